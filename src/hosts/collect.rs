@@ -1,0 +1,5 @@
+//! (being written)
+#[derive(Debug, Default)]
+pub struct ChartClock {}
+#[derive(Debug, Default)]
+pub struct DimState {}

@@ -1,0 +1,199 @@
+//! Per-shard host registry: hosts → charts → dimensions, with labels, variables and
+//! claim id, as received from children (spec streaming-protocol.md §4, §5.2).
+//!
+//! Owns: every `Host` of one shard. Invariants: a host is keyed by its lower-case
+//! machine GUID and lives on exactly one shard (hash(guid) mod N); chart and dimension
+//! ids are unique within their parent and at most `MAX_ID_LEN` bytes; `Chart::dims` and
+//! the chart's storage keep the same index order (dimension `i` is column `i`).
+//! Nothing here does I/O or knows about sockets.
+
+pub mod apply;
+pub mod collect;
+pub mod registry;
+
+use std::collections::HashMap;
+
+use strata_storage::ChartStore;
+
+pub use registry::HostRegistry;
+
+/// Fast, DoS-resistant hasher for id lookups on the ingest path.
+pub type IdMap<V> = HashMap<Box<[u8]>, V, ahash::RandomState>;
+
+/// Storage memory mode of a host (`[global] memory mode`, stream.conf overrides).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemoryMode {
+    /// Nothing stored; the host is not served by the API.
+    None,
+    /// A ring of `history` slots per dimension, in memory.
+    Ram,
+}
+
+impl MemoryMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            MemoryMode::None => "none",
+            MemoryMode::Ram => "ram",
+        }
+    }
+}
+
+/// One label (host label or chart label).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Label {
+    pub name: String,
+    pub value: String,
+    /// Opaque source integer as sent by the child (v1.37 bit flags or v1.29 enum).
+    pub source: i64,
+}
+
+/// A custom host or chart variable (`VARIABLE` lines).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variable {
+    pub name: String,
+    pub value: f64,
+}
+
+/// Netdata chart types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChartType {
+    Line,
+    Area,
+    Stacked,
+}
+
+impl ChartType {
+    pub fn name(self) -> &'static str {
+        match self {
+            ChartType::Line => "line",
+            ChartType::Area => "area",
+            ChartType::Stacked => "stacked",
+        }
+    }
+}
+
+/// Netdata dimension algorithms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    Absolute,
+    Incremental,
+    PercentageOfAbsoluteRow,
+    PercentageOfIncrementalRow,
+}
+
+impl Algorithm {
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Absolute => "absolute",
+            Algorithm::Incremental => "incremental",
+            Algorithm::PercentageOfAbsoluteRow => "percentage-of-absolute-row",
+            Algorithm::PercentageOfIncrementalRow => "percentage-of-incremental-row",
+        }
+    }
+}
+
+/// Identity and system facts of a host, from the STREAM handshake (or, for localhost,
+/// from the daemon itself). Applied again on every reconnect (REC-11).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HostInfo {
+    /// Lower-case 8-4-4-4-12 GUID.
+    pub machine_guid: String,
+    pub hostname: String,
+    pub registry_hostname: String,
+    pub os: String,
+    pub timezone: String,
+    pub abbrev_timezone: String,
+    pub utc_offset: i64,
+    pub tags: Option<String>,
+    pub program_name: String,
+    pub program_version: String,
+    pub hops: i64,
+    /// `update_every` the child announced (or the parent default).
+    pub update_every: u32,
+    /// `NETDATA_*` system info as stored (`NETDATA_SYSTEM_OS_*` renamed to
+    /// `NETDATA_HOST_OS_*`), in arrival order, empty values skipped.
+    pub system_info: Vec<(String, String)>,
+}
+
+impl HostInfo {
+    /// Value of a stored system-info key (`NETDATA_HOST_OS_NAME`, …).
+    pub fn system(&self, key: &str) -> Option<&str> {
+        self.system_info.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+}
+
+/// A host: the parent's own (localhost) or one pushed by a child.
+#[derive(Debug)]
+pub struct Host {
+    pub info: HostInfo,
+    pub memory_mode: MemoryMode,
+    /// Slots per dimension for `ram`.
+    pub history: u32,
+    pub labels: Vec<Label>,
+    pub claim_id: Option<String>,
+    pub variables: Vec<Variable>,
+    pub charts: Vec<Chart>,
+    pub chart_index: IdMap<usize>,
+    /// Display-name index (`type.name`), used by API lookups by name.
+    pub chart_names: HashMap<String, usize, ahash::RandomState>,
+    /// Receiver currently attached (a child is connected).
+    pub connected: bool,
+    /// Unix seconds of the last connect / disconnect (0 = never).
+    pub connected_at: i64,
+    pub disconnected_at: i64,
+    /// Monotonic order of first creation on this shard (API host ordering).
+    pub created_seq: u64,
+    /// `true` for the parent's own host.
+    pub is_localhost: bool,
+}
+
+/// One chart of a host.
+#[derive(Debug)]
+pub struct Chart {
+    /// Full `type.id`.
+    pub id: String,
+    /// The part before the first `.`.
+    pub type_: String,
+    /// Display name `type.name`, sanitised (non-alphanumerics other than `.` → `_`).
+    pub name: String,
+    pub title: String,
+    pub units: String,
+    pub family: String,
+    pub context: String,
+    pub chart_type: ChartType,
+    pub priority: i64,
+    pub update_every: u32,
+    pub obsolete: bool,
+    pub detail: bool,
+    pub store_first: bool,
+    pub hidden: bool,
+    pub plugin: String,
+    pub module: Option<String>,
+    pub labels: Vec<Label>,
+    pub variables: Vec<Variable>,
+    pub dims: Vec<Dimension>,
+    pub dim_index: IdMap<usize>,
+    /// Collection clock and per-chart algorithm state (dbengine-facts.md §2).
+    pub clock: collect::ChartClock,
+    /// Stored slots, one column per dimension, same order as `dims`.
+    pub store: ChartStore,
+}
+
+/// One dimension of a chart.
+#[derive(Debug)]
+pub struct Dimension {
+    pub id: String,
+    pub name: String,
+    pub algorithm: Algorithm,
+    pub multiplier: i64,
+    pub divisor: i64,
+    pub hidden: bool,
+    pub obsolete: bool,
+    /// `noreset` / `nooverflow`: decreases are not flagged as resets.
+    pub noreset: bool,
+    /// Per-dimension algorithm state (value, prev, count, carry, …).
+    pub state: collect::DimState,
+    /// Last raw collected value and its collection time (µs), for allmetrics "as collected".
+    pub last_collected: i64,
+    pub last_collected_ut: i64,
+}

@@ -1,0 +1,3 @@
+//! (being written)
+#[derive(Debug, Default)]
+pub struct HostRegistry {}

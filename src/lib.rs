@@ -1,0 +1,12 @@
+//! strata: a Netdata-compatible metrics streaming server, thread-per-core.
+//!
+//! Layers, from the wire inwards: `stream` (pure protocol: tokenizer, commands, handshake,
+//! version negotiation, encoder), `pattern` (Netdata simple patterns), `config`
+//! (netdata.conf / stream.conf), `hosts` (per-shard host registry and the collected →
+//! stored value algorithm), `shard` (glommio executors, listeners, receivers, cross-shard
+//! messages), `web` (the HTTP API), `log` (error and access logs in Netdata's shapes).
+
+pub mod config;
+pub mod hosts;
+pub mod pattern;
+pub mod stream;

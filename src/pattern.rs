@@ -1,0 +1,1 @@
+//! Netdata simple patterns (being written).

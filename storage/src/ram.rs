@@ -1,0 +1,3 @@
+//! `memory mode = ram`: a ring of `history` slots per dimension.
+#[derive(Debug)]
+pub struct RamChart {}
