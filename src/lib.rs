@@ -8,5 +8,9 @@
 
 pub mod config;
 pub mod hosts;
+pub mod localhost;
+pub mod log;
 pub mod pattern;
+pub mod shard;
 pub mod stream;
+pub mod web;

@@ -1,1 +1,79 @@
-fn main() {}
+//! The `strata` daemon: parse the command line, load the configuration, start the shards.
+//! Runs in the foreground.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+
+use strata::config::{self, Override};
+
+/// A Netdata-compatible metrics streaming server (parent, proxy or child), thread-per-core.
+#[derive(Debug, Parser)]
+#[command(name = "strata", version = concat!("v", env!("CARGO_PKG_VERSION")), about)]
+struct Cli {
+    /// Directory holding netdata.conf and stream.conf (a missing file means defaults).
+    #[arg(long, value_name = "DIR")]
+    config_dir: Option<PathBuf>,
+
+    /// `-W set SECTION KEY VALUE`: set a netdata.conf value (repeatable; wins over the file).
+    #[arg(short = 'W', num_args = 4, value_names = ["set", "SECTION", "KEY", "VALUE"], action = clap::ArgAction::Append, allow_hyphen_values = true)]
+    w: Vec<String>,
+
+    /// Number of shards (one executor pinned per core). Default: all cores.
+    #[arg(long, value_name = "N")]
+    cores: Option<usize>,
+}
+
+fn overrides(words: &[String]) -> anyhow::Result<Vec<Override>> {
+    words
+        .chunks(4)
+        .map(|c| match c {
+            [verb, section, key, value] if verb == "set" => {
+                Ok(Override { section: section.clone(), key: key.clone(), value: value.clone() })
+            }
+            [verb, ..] => anyhow::bail!("unknown -W option '{verb}' (supported: -W set SECTION KEY VALUE)"),
+            _ => anyhow::bail!("-W set needs SECTION KEY VALUE"),
+        })
+        .collect()
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let overrides = overrides(&cli.w)?;
+    let config = config::load(cli.config_dir.as_deref(), &overrides)?;
+    strata::log::init(config.directories.log.as_deref()).context("cannot open the log files")?;
+    for w in &config.warnings {
+        strata::error!("CONFIG: {w}");
+    }
+    let guid = config::load_or_create_machine_guid(&config.directories.lib)
+        .context("cannot load or create the machine GUID")?;
+    let cores = match cli.cores {
+        Some(0) => anyhow::bail!("--cores must be at least 1"),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+    };
+    let listeners = strata::shard::bind_listeners(&config)?;
+    for (_, addr) in &listeners {
+        strata::info!("web server listening on {addr}");
+    }
+    strata::info!(
+        "strata {} started: machine guid {guid}, hostname '{}', {cores} shard(s), memory mode {}",
+        strata::shard::VERSION,
+        config.global.hostname,
+        config.global.memory_mode.name()
+    );
+    strata::shard::run(config, guid, cores, listeners)?;
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("strata: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

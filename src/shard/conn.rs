@@ -1,0 +1,275 @@
+//! One accepted connection, until it is known what it is: the first bytes decide between
+//! a STREAM handshake (parsed, admitted, then handed to the shard that owns the host) and
+//! HTTP (served here, keep-alive, API requests routed to the owning shard).
+
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use glommio::net::TcpStream;
+
+use crate::pattern::SimplePattern;
+use crate::stream::request::{self, Sniff};
+use crate::stream::version;
+use crate::web::{self, ApiContext, ApiRequest, Response, Target};
+
+use super::admission::{self, Rejection};
+use super::messages::Msg;
+use super::state::{Reply, Shard};
+use super::{client_ip, receiver, unix_now};
+
+/// Largest HTTP request head we buffer.
+const MAX_HTTP_HEAD: usize = 16384;
+
+/// Reads more bytes into `buf`; `Ok(false)` when the peer closed.
+async fn read_more(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<bool> {
+    let mut tmp = [0u8; 8192];
+    let n = stream.read(&mut tmp).await?;
+    buf.extend_from_slice(&tmp[..n]);
+    Ok(n > 0)
+}
+
+fn connection_allowed(shard: &Shard, ip: &str, peer: &SocketAddr) -> bool {
+    match SimplePattern::new(&shard.config.web.allow_connections_from) {
+        None => true,
+        Some(p) => p.matches(ip.as_bytes()) || (peer.ip().is_loopback() && p.matches(b"localhost")),
+    }
+}
+
+/// Serves one accepted connection.
+pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream) {
+    let Ok(peer) = stream.peer_addr() else { return };
+    let ip = client_ip(&peer);
+    if !connection_allowed(&shard, &ip, &peer) {
+        crate::error!("connection from '[{ip}]:{}' is not allowed by [web] allow connections from", peer.port());
+        return;
+    }
+    let _ = stream.set_nodelay(true);
+    let first = Duration::from_secs(shard.config.web.timeout_for_first_request_secs.max(1));
+    let _ = stream.set_read_timeout(Some(first));
+    let mut buf = Vec::with_capacity(4096);
+    loop {
+        match request::sniff(&buf) {
+            Sniff::Stream => return serve_stream(shard, stream, peer, ip, buf).await,
+            Sniff::Other => return serve_http(shard, stream, peer, ip, buf).await,
+            Sniff::NeedMore => match read_more(&mut stream, &mut buf).await {
+                Ok(true) => {}
+                _ => return,
+            },
+        }
+    }
+}
+
+fn bad_request(text: &str) -> Response {
+    Response {
+        status: 400,
+        content_type: "text/plain; charset=utf-8",
+        body: text.as_bytes().to_vec(),
+        cacheable: false,
+        headers: Vec::new(),
+    }
+}
+
+/// Writes a rejection (raw reason text, REC-4), logs it, and closes.
+pub async fn reject(
+    stream: &mut TcpStream,
+    peer: &SocketAddr,
+    ip: &str,
+    req: &request::StreamRequest,
+    shard: &Shard,
+    rej: &Rejection,
+) {
+    let dash = |o: &Option<String>| o.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| "-".into());
+    let host = dash(&req.hostname);
+    crate::access!(
+        "STREAM: {} '[{ip}]:{}' '{}' host '{host}' api key '{}' machine guid '{}'",
+        shard.id,
+        peer.port(),
+        rej.status,
+        dash(&req.key),
+        dash(&req.machine_guid)
+    );
+    crate::error!("STREAM {host} [receive from [{ip}]:{}]: {}", peer.port(), rej.message);
+    let _ = stream.write_all(rej.reply).await;
+    let _ = stream.flush().await;
+}
+
+async fn serve_stream(shard: Rc<Shard>, mut stream: TcpStream, peer: SocketAddr, ip: String, mut buf: Vec<u8>) {
+    let end = loop {
+        if let Some(end) = request::head_end(&buf) {
+            break end;
+        }
+        if buf.len() >= request::MAX_REQUEST {
+            crate::error!("STREAM [receive from [{ip}]:{}]: request is too big", peer.port());
+            let _ = stream.write_all(&bad_request("Received request is too big.").to_http(false, None, unix_now())).await;
+            return;
+        }
+        match read_more(&mut stream, &mut buf).await {
+            Ok(true) => {}
+            _ => return,
+        }
+    };
+    let req = match request::parse_stream_request(&buf[..end]) {
+        Ok(r) => r,
+        Err(e) => {
+            crate::error!("STREAM [receive from [{ip}]:{}]: {e}", peer.port());
+            let resp = bad_request("URL not valid. I don't understand you...");
+            let _ = stream.write_all(&resp.to_http(false, None, unix_now())).await;
+            return;
+        }
+    };
+    let host = req.hostname.clone().unwrap_or_else(|| "-".into());
+    crate::info!("STREAM {host} [receive from [{ip}]:{}]: new client wants to stream", peer.port());
+    for (k, v) in &req.unused {
+        crate::info!(
+            "STREAM {host} [receive from [{ip}]:{}]: request has parameter '{k}' = '{v}', which is not used.",
+            peer.port()
+        );
+    }
+    let admitted = match admission::admit(&shard.config, &req, &ip) {
+        Ok(a) => a,
+        Err(rej) => return reject(&mut stream, &peer, &ip, &req, &shard, &rej).await,
+    };
+    // S11: the rate limit is global state, owned by shard 0.
+    if shard.config.web.accept_streaming_every_secs > 0 {
+        let wait = if shard.id == 0 {
+            shard.rate_check(unix_now())
+        } else {
+            match shard.ask(0, |id| Msg::RateAsk { id, from: shard.id }).await {
+                Some(Reply::Rate(w)) => w,
+                _ => None,
+            }
+        };
+        if let Some(secs) = wait {
+            let rej = Rejection {
+                status: "RATE LIMIT TRY LATER",
+                message: format!(
+                    "too busy to accept a new streaming request; it will be allowed in {secs} secs (accept a streaming request every seconds = {})",
+                    shard.config.web.accept_streaming_every_secs
+                ),
+                reply: version::TOO_BUSY,
+            };
+            return reject(&mut stream, &peer, &ip, &req, &shard, &rej).await;
+        }
+    }
+    let early = buf[end..].to_vec();
+    let owner = shard.owner(&admitted.machine_guid);
+    if owner == shard.id {
+        receiver::run(shard, stream, peer, req, admitted, early).await;
+        return;
+    }
+    // Hand the socket to its owner: a dup of the fd travels in the message, the
+    // original closes with `stream`.
+    // SAFETY: dup of a valid, open socket fd; the new fd is owned by the message.
+    let fd = unsafe { libc::dup(stream.as_raw_fd()) };
+    drop(stream);
+    if fd < 0 {
+        crate::error!("STREAM {host} [receive from [{ip}]:{}]: FAILED - SOCKET ERROR (dup)", peer.port());
+        return;
+    }
+    shard
+        .send(owner, Msg::Stream { fd, peer, request: Box::new(req), admitted, early })
+        .await;
+}
+
+fn keep_alive(buf_head: &[u8]) -> bool {
+    // HTTP/1.1 keeps the connection unless the client asks to close; 1.0 closes unless
+    // it asks to keep it.
+    let head = String::from_utf8_lossy(buf_head).to_ascii_lowercase();
+    let http10 = head.lines().next().is_some_and(|l| l.ends_with("http/1.0"));
+    if http10 {
+        head.contains("connection: keep-alive")
+    } else {
+        !head.contains("connection: close")
+    }
+}
+
+async fn serve_http(shard: Rc<Shard>, mut stream: TcpStream, peer: SocketAddr, ip: String, mut buf: Vec<u8>) {
+    let idle = Duration::from_secs(shard.config.web.disconnect_idle_clients_after_secs.max(1));
+    loop {
+        match web::parse_request(&buf, &ip) {
+            Ok(Some((req, len))) => {
+                let started = Instant::now();
+                let keep = keep_alive(&buf[..len]);
+                let resp = route(&shard, &req).await;
+                let prep = started.elapsed();
+                let bytes = resp.to_http(keep, req.origin.as_deref(), unix_now());
+                let ok = stream.write_all(&bytes).await.is_ok();
+                let total = started.elapsed();
+                crate::access!(
+                    "{}: {} '[{ip}]:{}' '{}' (sent/all = {}/{} bytes -0%, prep/sent/total = {:.2}/{:.2}/{:.2} ms) {} '{}'",
+                    shard.id,
+                    shard.id,
+                    peer.port(),
+                    if req.method == "OPTIONS" { "OPTIONS" } else { "DATA" },
+                    resp.body.len(),
+                    resp.body.len(),
+                    prep.as_secs_f64() * 1000.0,
+                    (total - prep).as_secs_f64() * 1000.0,
+                    total.as_secs_f64() * 1000.0,
+                    resp.status,
+                    req.url.replace(|c: char| c.is_control(), " ")
+                );
+                buf.drain(..len);
+                if !ok || !keep {
+                    return;
+                }
+                let _ = stream.set_read_timeout(Some(idle));
+            }
+            Ok(None) => {
+                if buf.len() > MAX_HTTP_HEAD {
+                    let _ = stream.write_all(&bad_request("Received request is too big.").to_http(false, None, unix_now())).await;
+                    return;
+                }
+                match read_more(&mut stream, &mut buf).await {
+                    Ok(true) => {}
+                    _ => return,
+                }
+            }
+            Err(resp) => {
+                let _ = stream.write_all(&resp.to_http(false, None, unix_now())).await;
+                return;
+            }
+        }
+    }
+}
+
+/// Routes an API request to the shard that owns its host and returns the answer.
+pub async fn route(shard: &Rc<Shard>, req: &ApiRequest) -> Response {
+    let guid = match web::target_of(req) {
+        Target::Done(resp) => return resp,
+        Target::Local => shard.local_guid.clone(),
+        Target::Host(name) => {
+            let hosts = shard.directory.borrow().list();
+            match web::find_host(&hosts, &name) {
+                Some(h) => h.guid.clone(),
+                None => return web::host_not_found(&name),
+            }
+        }
+    };
+    let owner = shard.owner(&guid);
+    if owner == shard.id {
+        return serve_local(shard, req, &guid);
+    }
+    let from = shard.id;
+    let request = Box::new(req.clone());
+    match shard.ask(owner, |id| Msg::Api { id, from, request, machine_guid: guid.clone() }).await {
+        Some(Reply::Api(resp)) => *resp,
+        _ => web::host_not_found(&guid),
+    }
+}
+
+/// Serves an API request for a host of this shard.
+pub fn serve_local(shard: &Shard, req: &ApiRequest, guid: &str) -> Response {
+    let hosts = shard.directory.borrow().list();
+    let registry = shard.registry.borrow();
+    match registry.get(guid) {
+        Some(host) if host.memory_mode != crate::hosts::MemoryMode::None => {
+            let ctx = ApiContext { hosts: &hosts, now: unix_now(), version: super::VERSION };
+            web::handle(req, host, &ctx)
+        }
+        _ => web::host_not_found(guid),
+    }
+}

@@ -1,0 +1,25 @@
+//! Messages between shards. Only fds, bytes and owned values cross a shard boundary.
+
+use std::net::SocketAddr;
+use std::os::fd::RawFd;
+
+use crate::stream::request::StreamRequest;
+use crate::web::{ApiRequest, HostSummary, Response};
+
+use super::admission::Admitted;
+
+/// One cross-shard message.
+#[derive(Debug)]
+pub enum Msg {
+    /// An admitted STREAM connection for a host this shard owns. The fd is a `dup` owned
+    /// by the message; `early` holds bytes read after the request head.
+    Stream { fd: RawFd, peer: SocketAddr, request: Box<StreamRequest>, admitted: Admitted, early: Vec<u8> },
+    /// An API request for a host this shard owns; answer with `ApiReply` to `from`.
+    Api { id: u64, from: usize, request: Box<ApiRequest>, machine_guid: String },
+    ApiReply { id: u64, response: Box<Response> },
+    /// A host appeared or changed (`Some`) or was removed (`None`): update the replica.
+    Directory { machine_guid: String, summary: Option<HostSummary> },
+    /// Shard 0 owns the streaming rate limit: may a new stream be accepted now?
+    RateAsk { id: u64, from: usize },
+    RateReply { id: u64, wait_secs: Option<u64> },
+}

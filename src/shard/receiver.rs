@@ -1,0 +1,231 @@
+//! The receiving side of one streaming connection, on the shard that owns its host:
+//! S12 (already connected, the 30-second rule), S13 (our own GUID), host find-or-create,
+//! the prompt, then the ingest loop — read into the connection's line buffer, tokenize
+//! each complete line in place, apply it to the host — until the child goes away or a
+//! FATAL protocol error ends the session (logged with the offending line).
+
+use std::cell::Cell;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::Duration;
+
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use glommio::net::TcpStream;
+use std::os::fd::AsRawFd;
+
+use crate::hosts::apply::ReceiverSession;
+use crate::hosts::HostInfo;
+use crate::stream::command::parse_line;
+use crate::stream::lines::LineBuffer;
+use crate::stream::request::StreamRequest;
+use crate::stream::version;
+
+use super::admission::{Admitted, Rejection};
+use super::conn::reject;
+use super::state::{ReceiverHandle, Shard};
+use super::{client_ip, summary_of, unix_now, unix_now_us};
+
+/// A receiver that got no bytes for longer than this is dead and may be replaced.
+const STALE_RECEIVER_SECS: i64 = 30;
+/// Idle stream timeout (REC-5).
+const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Builds the host identity from the handshake.
+fn host_info(req: &StreamRequest, adm: &Admitted, default_update_every: u32) -> HostInfo {
+    let s = |o: &Option<String>, d: &str| o.clone().unwrap_or_else(|| d.to_string());
+    HostInfo {
+        machine_guid: adm.machine_guid.clone(),
+        hostname: adm.hostname.clone(),
+        registry_hostname: req.registry_hostname.clone().unwrap_or_else(|| adm.hostname.clone()),
+        os: s(&req.os, "unknown"),
+        timezone: s(&req.timezone, "unknown"),
+        abbrev_timezone: s(&req.abbrev_timezone, "UTC"),
+        utc_offset: req.utc_offset.unwrap_or(0),
+        tags: req.tags.clone(),
+        program_name: s(&req.program_name, "unknown"),
+        program_version: s(&req.program_version, "unknown"),
+        hops: req.hops.unwrap_or(1),
+        update_every: req
+            .update_every
+            .and_then(|u| u32::try_from(u).ok())
+            .filter(|u| (1..=600).contains(u))
+            .unwrap_or(default_update_every),
+        system_info: req.system_info.clone(),
+    }
+}
+
+/// Runs one receiver to its end.
+pub async fn run(
+    shard: Rc<Shard>,
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    req: StreamRequest,
+    adm: Admitted,
+    early: Vec<u8>,
+) {
+    let ip = client_ip(&peer);
+    let port = peer.port();
+    let guid = adm.machine_guid.clone();
+    let hostname = adm.hostname.clone();
+    let now = unix_now();
+
+    // S12: one live receiver per host; a silent one (> 30 s) is replaced.
+    let existing = shard.receivers.borrow().get(&guid).cloned();
+    if let Some(old) = existing {
+        let age = now - old.last_rx.get();
+        if age > STALE_RECEIVER_SECS {
+            crate::info!(
+                "STREAM {hostname} [receive from [{ip}]:{port}]: multiple connections for same host detected - existing connection is dead ({age} sec), accepting new connection."
+            );
+            // SAFETY: shutting down a socket fd that the old receiver still owns; it
+            // wakes that receiver with an error and it cleans up.
+            unsafe {
+                libc::shutdown(old.fd, libc::SHUT_RDWR);
+            }
+            shard.receivers.borrow_mut().remove(&guid);
+        } else {
+            let rej = Rejection {
+                status: "REJECTED - ALREADY CONNECTED",
+                message: format!(
+                    "multiple connections for same host detected - existing connection is active (within last {age} sec), rejecting new connection."
+                ),
+                reply: version::ALREADY_STREAMING,
+            };
+            return reject(&mut stream, &peer, &ip, &req, &shard, &rej).await;
+        }
+    }
+    // S13: never receive our own GUID.
+    if guid == shard.local_guid {
+        let rej = Rejection {
+            status: "DENIED - ATTEMPT TO RECEIVE METRICS FROM MACHINE_GUID IDENTICAL TO PARENT",
+            message: "denied - attempt to receive metrics from a machine GUID identical to this parent's (copied GUID, or a streaming loop)".into(),
+            reply: version::SAME_LOCALHOST,
+        };
+        return reject(&mut stream, &peer, &ip, &req, &shard, &rej).await;
+    }
+
+    let cfg = &shard.config;
+    let settings = cfg.stream.host_settings(&adm.api_key, &req.machine_guid.clone().unwrap_or_default(), &cfg.global, &cfg.health);
+    let info = host_info(&req, &adm, settings.update_every.unwrap_or(cfg.global.update_every));
+    let update_every = info.update_every;
+    let (created, renamed_from) = {
+        let mut reg = shard.registry.borrow_mut();
+        let (created, renamed) = reg.attach(info, settings.memory_mode, settings.history, now);
+        (created, renamed)
+    };
+    if let Some(old) = renamed_from {
+        crate::info!("STREAM {hostname} [receive from [{ip}]:{port}]: host '{old}' renamed to '{hostname}' (possible duplicate machine GUIDs)");
+    }
+
+    // The prompt: exactly its bytes, one write, nothing after it (REC-3, REC-10).
+    let version = version::negotiate(req.offer);
+    let prompt = version::prompt(version);
+    let wrote = glommio::timer::timeout(Duration::from_secs(60), async {
+        stream.write_all(&prompt).await?;
+        stream.flush().await?;
+        Ok(())
+    })
+    .await;
+    if wrote.is_err() {
+        crate::access!(
+            "STREAM: {} '[{ip}]:{port}' 'FAILED - CANNOT REPLY' host '{hostname}' api key '{}' machine guid '{guid}'",
+            shard.id,
+            adm.api_key
+        );
+        shard.registry.borrow_mut().detach(&guid, now);
+        return;
+    }
+    crate::access!(
+        "STREAM: {} '[{ip}]:{port}' 'CONNECTED' host '{hostname}' api key '{}' machine guid '{guid}'",
+        shard.id,
+        adm.api_key
+    );
+    crate::info!(
+        "STREAM {hostname} [receive from [{ip}]:{port}]: client '{}' {} (offered {}), negotiated capabilities: {}; {} host, receiving metrics...",
+        req.program_version.as_deref().unwrap_or("unknown"),
+        if version >= 2 { format!("uses stream version {version}") } else { "uses the first stream protocol".into() },
+        req.offer,
+        version::capabilities(version),
+        if created { "new" } else { "existing" },
+    );
+
+    let generation = shard.next_id.get().wrapping_add(1);
+    shard.next_id.set(generation);
+    let last_rx = Rc::new(Cell::new(now));
+    shard
+        .receivers
+        .borrow_mut()
+        .insert(guid.clone(), ReceiverHandle { last_rx: last_rx.clone(), fd: stream.as_raw_fd(), generation });
+    let summary = summary_of(&shard, &guid);
+    shard.publish(&guid, summary).await;
+
+    let mut session = ReceiverSession::new(version, format!("{ip}:{port}"), update_every);
+    let mut lines = LineBuffer::with_initial(&early);
+    let _ = stream.set_read_timeout(Some(IDLE_TIMEOUT));
+    let mut claim = None;
+    let reason: String = 'session: loop {
+        // Apply every complete line in the buffer; no await while the host is borrowed.
+        {
+            let now_us = unix_now_us();
+            let mut reg = shard.registry.borrow_mut();
+            let Some(host) = reg.get_mut(&guid) else { break 'session "host removed".into() };
+            loop {
+                let line = match lines.next_line() {
+                    Ok(Some(l)) => l,
+                    Ok(None) => break,
+                    Err(e) => break 'session format!("{e}"),
+                };
+                match parse_line(line, version) {
+                    Ok(parsed) => {
+                        if let Some(w) = parsed.warning {
+                            crate::error!("STREAM {hostname} [receive from [{ip}]:{port}]: {w}");
+                        }
+                        if let Some(cmd) = parsed.command {
+                            match session.apply(host, cmd, now_us) {
+                                Ok(None) => {}
+                                Ok(Some(w)) => crate::error!("STREAM {hostname} [receive from [{ip}]:{port}]: {w}"),
+                                Err(e) => {
+                                    break 'session format!("{e} (line: '{}')", String::from_utf8_lossy(line));
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => break 'session format!("{e} (line: '{}')", String::from_utf8_lossy(line)),
+                }
+            }
+            if host.claim_id != claim {
+                claim = host.claim_id.clone();
+                drop(reg);
+                let summary = summary_of(&shard, &guid);
+                shard.publish(&guid, summary).await;
+            }
+        }
+        match stream.read(lines.spare_mut()).await {
+            Ok(0) => break "connection closed by the child".into(),
+            Ok(n) => {
+                lines.advance(n);
+                last_rx.set(unix_now());
+            }
+            Err(e) => break format!("socket error: {e}"),
+        }
+    };
+
+    let now = unix_now();
+    crate::error!(
+        "STREAM {hostname} [receive from [{ip}]:{port}]: disconnected (completed {} updates): {reason}",
+        session.completed_updates()
+    );
+    crate::access!(
+        "STREAM: {} '[{ip}]:{port}' 'DISCONNECTED' host '{hostname}' api key '{}' machine guid '{guid}'",
+        shard.id,
+        adm.api_key
+    );
+    // Only the host's current receiver detaches it (a newer one may have replaced us).
+    let current = shard.receivers.borrow().get(&guid).map(|h| h.generation) == Some(generation);
+    if current {
+        shard.receivers.borrow_mut().remove(&guid);
+        shard.registry.borrow_mut().detach(&guid, now);
+        let summary = summary_of(&shard, &guid);
+        shard.publish(&guid, summary).await;
+    }
+}

@@ -1,0 +1,145 @@
+//! The state one shard owns, shared by its tasks through `Rc` (single-threaded, so
+//! `RefCell`s are only ever borrowed between awaits, never across one).
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::os::fd::RawFd;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use glommio::channels::channel_mesh::Senders;
+use glommio::channels::local_channel::{self, LocalSender};
+
+use crate::config::Config;
+use crate::hosts::HostRegistry;
+use crate::web::{HostSummary, Response};
+
+use super::messages::Msg;
+use super::owner::owner_of;
+
+/// A reply that a task of this shard is waiting for.
+#[derive(Debug)]
+pub enum Reply {
+    Api(Box<Response>),
+    Rate(Option<u64>),
+}
+
+/// A receiver attached to a host of this shard.
+#[derive(Debug, Clone)]
+pub struct ReceiverHandle {
+    /// Unix seconds of the last bytes received.
+    pub last_rx: Rc<Cell<i64>>,
+    /// The connection's fd, to shut down a dead connection that a new one replaces.
+    pub fd: RawFd,
+    /// Distinguishes this receiver from a later one of the same host.
+    pub generation: u64,
+}
+
+/// Replica of every host of the agent (all shards), kept by directory messages.
+#[derive(Debug, Default)]
+pub struct Directory {
+    hosts: HashMap<String, HostSummary>,
+}
+
+impl Directory {
+    pub fn upsert(&mut self, guid: String, summary: Option<HostSummary>) {
+        match summary {
+            Some(s) => {
+                self.hosts.insert(guid, s);
+            }
+            None => {
+                self.hosts.remove(&guid);
+            }
+        }
+    }
+
+    /// Localhost first, then children newest-first (v1.29.3 order).
+    pub fn list(&self) -> Vec<HostSummary> {
+        let mut v: Vec<HostSummary> = self.hosts.values().cloned().collect();
+        v.sort_by(|a, b| b.is_localhost.cmp(&a.is_localhost).then(b.created_seq.cmp(&a.created_seq)));
+        v
+    }
+}
+
+/// Everything one shard owns.
+pub struct Shard {
+    pub id: usize,
+    pub shards: usize,
+    pub config: Arc<Config>,
+    /// The parent's own machine GUID (lower-case).
+    pub local_guid: String,
+    pub registry: RefCell<HostRegistry>,
+    pub directory: RefCell<Directory>,
+    pub receivers: RefCell<HashMap<String, ReceiverHandle>>,
+    pub senders: Option<Senders<Msg>>,
+    pub pending: RefCell<HashMap<u64, LocalSender<Reply>>>,
+    pub next_id: Cell<u64>,
+    /// Shard 0 only: unix seconds of the last accepted stream (S11).
+    pub rate_last_accepted: Cell<i64>,
+}
+
+impl Shard {
+    pub fn owner(&self, guid: &str) -> usize {
+        owner_of(guid, self.shards)
+    }
+
+    fn new_id(&self) -> u64 {
+        let id = self.next_id.get().wrapping_add(1);
+        self.next_id.set(id);
+        id
+    }
+
+    /// Sends `msg` to shard `to` (never to itself).
+    pub async fn send(&self, to: usize, msg: Msg) {
+        if let Some(s) = &self.senders {
+            if s.send_to(to, msg).await.is_err() {
+                crate::error!("cannot send a message to shard {to}");
+            }
+        }
+    }
+
+    /// Sends a request built with a fresh id and waits for its reply.
+    pub async fn ask(&self, to: usize, make: impl FnOnce(u64) -> Msg) -> Option<Reply> {
+        let id = self.new_id();
+        let (tx, rx) = local_channel::new_bounded(1);
+        self.pending.borrow_mut().insert(id, tx);
+        self.send(to, make(id)).await;
+        let r = rx.recv().await;
+        self.pending.borrow_mut().remove(&id);
+        r
+    }
+
+    /// Delivers a reply to the task waiting for `id`.
+    pub fn deliver(&self, id: u64, reply: Reply) {
+        if let Some(tx) = self.pending.borrow_mut().remove(&id) {
+            let _ = tx.try_send(reply);
+        }
+    }
+
+    /// Publishes a host's summary to every shard (this one included).
+    pub async fn publish(&self, guid: &str, summary: Option<HostSummary>) {
+        for to in 0..self.shards {
+            if to != self.id {
+                self.send(to, Msg::Directory { machine_guid: guid.to_string(), summary: summary.clone() })
+                    .await;
+            }
+        }
+        self.directory.borrow_mut().upsert(guid.to_string(), summary);
+    }
+
+    /// S11 on shard 0: `None` = accepted now, `Some(n)` = allowed again in n seconds.
+    /// Unlike Netdata, the very first request after start is accepted (REC-2).
+    pub fn rate_check(&self, now: i64) -> Option<u64> {
+        let every = self.config.web.accept_streaming_every_secs as i64;
+        if every <= 0 {
+            return None;
+        }
+        let last = self.rate_last_accepted.get();
+        if last == 0 || now - last >= every {
+            self.rate_last_accepted.set(now);
+            None
+        } else {
+            Some((every - (now - last)) as u64)
+        }
+    }
+}
