@@ -1,0 +1,239 @@
+//! Test harness: runs the real `strata` binary on 127.0.0.1 port 0 with a private
+//! config directory, captures its log lines, and speaks HTTP and the stream protocol to it
+//! over real sockets.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const KEY: &str = "11111111-2222-3333-4444-555555555555";
+
+/// A private directory under the system temp dir, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        let p = std::env::temp_dir().join(format!(
+            "strata-test-{tag}-{}-{}",
+            std::process::id(),
+            Instant::now().elapsed().as_nanos() ^ rand_u64()
+        ));
+        std::fs::create_dir_all(&p).expect("create temp dir");
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::process::id() as u64);
+    h.finish()
+}
+
+/// A running strata parent.
+pub struct Parent {
+    child: Child,
+    pub addr: SocketAddr,
+    pub logs: Arc<Mutex<Vec<String>>>,
+    pub dir: TempDir,
+}
+
+/// Writes `netdata.conf` and `stream.conf` into a fresh directory.
+pub fn config_dir(netdata_conf: &str, stream_conf: &str) -> TempDir {
+    let d = TempDir::new("conf");
+    let lib = d.0.join("lib");
+    let cache = d.0.join("cache");
+    let conf = format!(
+        "[global]\n    hostname = strata-test-parent\n[directories]\n    lib = {}\n    cache = {}\n{netdata_conf}",
+        lib.display(),
+        cache.display()
+    );
+    std::fs::write(d.0.join("netdata.conf"), conf).expect("write netdata.conf");
+    std::fs::write(d.0.join("stream.conf"), stream_conf).expect("write stream.conf");
+    d
+}
+
+pub fn default_stream_conf() -> String {
+    format!("[{KEY}]\n    enabled = yes\n    allow from = *\n    default memory mode = ram\n")
+}
+
+impl Parent {
+    /// Starts strata with this config dir, `--cores cores`, bound to 127.0.0.1:0.
+    pub fn start(dir: TempDir, cores: usize) -> Parent {
+        Self::start_with(dir, cores, &[])
+    }
+
+    pub fn start_with(dir: TempDir, cores: usize, extra: &[&str]) -> Parent {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
+        cmd.arg("--config-dir")
+            .arg(&dir.0)
+            .arg("--cores")
+            .arg(cores.to_string())
+            .args(["-W", "set", "web", "bind to", "127.0.0.1:0"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn strata");
+        let stderr = child.stderr.take().expect("stderr");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        {
+            let logs = logs.clone();
+            std::thread::spawn(move || {
+                let mut tx = Some(tx);
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    if let Some(addr) = line.split("web server listening on ").nth(1) {
+                        if let (Some(t), Ok(a)) = (tx.take(), addr.trim().parse::<SocketAddr>()) {
+                            let _ = t.send(a);
+                        }
+                    }
+                    if std::env::var_os("STRATA_TEST_ECHO").is_some() {
+                        eprintln!("[strata] {line}");
+                    }
+                    logs.lock().unwrap().push(line);
+                }
+            });
+        }
+        let addr = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(a) => a,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("strata did not start; logs: {:#?}", logs.lock().unwrap());
+            }
+        };
+        let p = Parent { child, addr, logs, dir };
+        p.wait_http_ready();
+        p
+    }
+
+    fn wait_http_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok((200, _)) = self.try_get("/api/v1/info") {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("strata API did not answer; logs: {:#?}", self.logs.lock().unwrap());
+    }
+
+    /// GET a path; returns (status, body).
+    pub fn try_get(&self, path: &str) -> std::io::Result<(u16, String)> {
+        http_get(self.addr, path)
+    }
+
+    pub fn get(&self, path: &str) -> (u16, String) {
+        self.try_get(path).unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    pub fn get_json(&self, path: &str) -> serde_json::Value {
+        let (status, body) = self.get(path);
+        assert_eq!(status, 200, "GET {path} -> {status}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: bad JSON ({e}): {body}"))
+    }
+
+    /// Waits until a log line contains every needle; returns it.
+    pub fn wait_log(&self, needles: &[&str], timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(l) = self.logs.lock().unwrap().iter().find(|l| needles.iter().all(|n| l.contains(n))) {
+                return l.clone();
+            }
+            if Instant::now() > deadline {
+                panic!("no log line with {needles:?}; logs: {:#?}", self.logs.lock().unwrap());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn has_log(&self, needles: &[&str]) -> bool {
+        self.logs.lock().unwrap().iter().any(|l| needles.iter().all(|n| l.contains(n)))
+    }
+}
+
+impl Drop for Parent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal HTTP/1.1 GET with `Connection: close`.
+pub fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    s.set_read_timeout(Some(Duration::from_secs(20)))?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    Ok((status, body.to_string()))
+}
+
+/// A STREAM request like a real child's (§2.2), with the given offer.
+pub fn stream_request(key: &str, hostname: &str, guid: &str, ver: &str) -> Vec<u8> {
+    format!(
+        "STREAM key={key}&hostname={hostname}&registry_hostname={hostname}&machine_guid={guid}&update_every=1&os=linux&timezone=Etc/UTC&tags=&ver={ver}&NETDATA_SYSTEM_OS_NAME=Debian+GNU%2FLinux&NETDATA_PROTOCOL_VERSION=1.1 HTTP/1.1\r\nUser-Agent: netdata/v1.37.1\r\nAccept: */*\r\n\r\n"
+    )
+    .into_bytes()
+}
+
+/// Connects, sends `request`, and reads the parent's whole reply (until it pauses or
+/// closes). Returns the open stream and the reply bytes.
+pub fn handshake(addr: SocketAddr, request: &[u8]) -> (TcpStream, Vec<u8>) {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
+    s.write_all(request).expect("send request");
+    s.set_read_timeout(Some(Duration::from_millis(700))).expect("timeout");
+    let mut reply = Vec::new();
+    let mut buf = [0u8; 1024];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => reply.extend_from_slice(&buf[..n]),
+            Err(_) if !reply.is_empty() => break,
+            Err(_) if Instant::now() > deadline => break,
+            Err(_) => {}
+        }
+    }
+    s.set_read_timeout(None).expect("timeout");
+    (s, reply)
+}
+
+/// True when the peer has closed the connection (read returns 0 or an error).
+pub fn is_closed(s: &mut TcpStream) -> bool {
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+    let mut b = [0u8; 16];
+    matches!(s.read(&mut b), Ok(0) | Err(_))
+}
+
+/// The project's `shared/` directory (a sibling of the project root).
+pub fn shared_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")
+}
+
+/// Polls `f` until it returns `Some`, or panics after `timeout`.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        if Instant::now() > deadline {
+            panic!("timed out waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
