@@ -124,3 +124,98 @@ pub fn admit(config: &Config, req: &StreamRequest, client_ip: &str) -> Result<Ad
     }
     Ok(Admitted { api_key: key.to_string(), machine_guid, hostname: hostname.to_string() })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load_from_str;
+    use crate::stream::request::parse_stream_request;
+
+    /// The parent fixture of streaming-protocol.md §10.1.
+    fn fixture() -> Config {
+        let stream = "[11111111-2222-3333-4444-555555555555]\n    enabled = yes\n    allow from = 10.* 127.0.0.1\n\
+                      [abcdef01-2222-3333-4444-555555555555]\n    enabled = yes\n\
+                      [22222222-2222-3333-4444-555555555555]\n    enabled = no\n\
+                      [aaaaaaaa-0000-0000-0000-000000000003]\n    enabled = no\n";
+        load_from_str(("netdata.conf", ""), ("stream.conf", stream), &[]).expect("fixture config")
+    }
+
+    fn request(params: &str) -> StreamRequest {
+        let head = format!("STREAM {params} HTTP/1.1\r\nUser-Agent: netdata/v1.29.3\r\n\r\n");
+        parse_stream_request(head.as_bytes()).expect("request parses")
+    }
+
+    const H1: &str = "key=11111111-2222-3333-4444-555555555555&hostname=child1&machine_guid=aaaaaaaa-0000-0000-0000-000000000001&ver=3";
+
+    fn status(params: &str, ip: &str) -> Result<Admitted, &'static str> {
+        admit(&fixture(), &request(params), ip).map_err(|r| {
+            assert_eq!(r.reply, version::NOT_PERMITTED);
+            r.status
+        })
+    }
+
+    #[test]
+    fn h1_is_admitted() {
+        let a = status(H1, "127.0.0.1").expect("admitted");
+        assert_eq!(a.machine_guid, "aaaaaaaa-0000-0000-0000-000000000001");
+        assert_eq!(a.hostname, "child1");
+    }
+
+    #[test]
+    fn rejections_in_netdata_order() {
+        let cases = [
+            ("hostname=child1&machine_guid=aaaaaaaa-0000-0000-0000-000000000001", "ACCESS DENIED - NO KEY"),
+            (
+                "key=11111111-2222-3333-4444-555555555555&hostname=&machine_guid=aaaaaaaa-0000-0000-0000-000000000001",
+                "ACCESS DENIED - NO HOSTNAME",
+            ),
+            ("key=11111111-2222-3333-4444-555555555555&hostname=child1", "ACCESS DENIED - NO MACHINE GUID"),
+            ("key=not-a-guid&hostname=child1&machine_guid=aaaaaaaa-0000-0000-0000-000000000001", "ACCESS DENIED - INVALID KEY"),
+            (
+                "key=11111111-2222-3333-4444-555555555555&hostname=child1&machine_guid=aaaaaaaa-0000-0000-0000-00000000001",
+                "ACCESS DENIED - INVALID MACHINE GUID",
+            ),
+            (
+                "key=22222222-2222-3333-4444-555555555555&hostname=child1&machine_guid=aaaaaaaa-0000-0000-0000-000000000001",
+                "ACCESS DENIED - KEY NOT ENABLED",
+            ),
+            (
+                "key=33333333-2222-3333-4444-555555555555&hostname=child1&machine_guid=aaaaaaaa-0000-0000-0000-000000000001",
+                "ACCESS DENIED - KEY NOT ENABLED",
+            ),
+            (
+                "key=ABCDEF01-2222-3333-4444-555555555555&hostname=child1&machine_guid=aaaaaaaa-0000-0000-0000-000000000001",
+                "ACCESS DENIED - KEY NOT ENABLED",
+            ),
+            (
+                "key=11111111-2222-3333-4444-555555555555&hostname=child1&machine_guid=aaaaaaaa-0000-0000-0000-000000000003",
+                "ACCESS DENIED - MACHINE GUID NOT ENABLED",
+            ),
+        ];
+        for (params, want) in cases {
+            assert_eq!(status(params, "127.0.0.1").err(), Some(want), "{params}");
+        }
+        // H18: the key's allow from does not match.
+        assert_eq!(status(H1, "192.168.1.5").err(), Some("ACCESS DENIED - KEY NOT ALLOWED FROM THIS IP"));
+        assert!(status(H1, "10.1.2.3").is_ok());
+    }
+
+    #[test]
+    fn web_allow_streaming_from_is_checked_first() {
+        let cfg = load_from_str(
+            ("netdata.conf", "[web]\n    allow streaming from = 10.*\n"),
+            ("stream.conf", "[11111111-2222-3333-4444-555555555555]\n    enabled = yes\n"),
+            &[],
+        )
+        .expect("config");
+        let r = admit(&cfg, &request("hostname=x"), "127.0.0.1").expect_err("denied");
+        assert!(r.status.contains("allow streaming from"), "{}", r.status);
+        assert!(admit(&cfg, &request(H1), "10.0.0.1").is_ok());
+    }
+
+    #[test]
+    fn messages_say_forbidding_access() {
+        let r = admit(&fixture(), &request(&H1.replace("1111", "3333")), "127.0.0.1").expect_err("denied");
+        assert!(r.message.ends_with("Forbidding access."), "{}", r.message);
+    }
+}

@@ -84,7 +84,13 @@ pub fn summary_of(shard: &Shard, guid: &str) -> Option<HostSummary> {
 /// Binds every `[web] bind to` address. Port 0 picks a free port (tests).
 pub fn bind_listeners(config: &Config) -> Result<Vec<(StdListener, SocketAddr)>, RuntimeError> {
     let mut out = Vec::new();
-    for addr in config.web.listen_addresses() {
+    let mut addrs: Vec<SocketAddr> = Vec::new();
+    for a in config.web.bind_to.iter().flat_map(|b| b.addrs.iter()) {
+        if !addrs.contains(a) {
+            addrs.push(*a);
+        }
+    }
+    for addr in addrs {
         let err = |source| RuntimeError::Bind { addr: addr.to_string(), source };
         let domain = if addr.is_ipv6() { socket2::Domain::IPV6 } else { socket2::Domain::IPV4 };
         let sock = socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP)).map_err(err)?;
