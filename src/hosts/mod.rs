@@ -9,13 +9,16 @@
 
 pub mod apply;
 pub mod collect;
+mod model;
+pub mod names;
 pub mod registry;
 
 use std::collections::HashMap;
 
 use strata_storage::ChartStore;
 
-pub use registry::HostRegistry;
+pub use apply::{ReceiverSession, SessionError, SessionWarning};
+pub use registry::{Acquired, HostId, HostRegistry, RegistryStats};
 
 /// Fast, DoS-resistant hasher for id lookups on the ingest path.
 pub type IdMap<V> = HashMap<Box<[u8]>, V, ahash::RandomState>;

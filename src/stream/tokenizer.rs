@@ -17,6 +17,19 @@ impl<'a> Words<'a> {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+    /// Words from a slice (at most [`MAX_WORDS`] are kept); for building commands by hand.
+    pub fn from_slice(words: &[&'a [u8]]) -> Words<'a> {
+        let mut w = Words {
+            words: [&[]; MAX_WORDS],
+            len: 0,
+        };
+        for (slot, word) in w.words.iter_mut().zip(words) {
+            *slot = word;
+            w.len += 1;
+        }
+        w
+    }
+
     pub fn get(&self, i: usize) -> Option<&'a [u8]> {
         if i < self.len {
             Some(self.words[i])

@@ -1,0 +1,157 @@
+//! Constructors and lookups on the shared host model (`Host`, `Chart`, `Dimension`).
+//!
+//! Invariants kept by these helpers: `Host::chart_index` maps a chart's full id bytes to
+//! its index in `Host::charts`; `Chart::dim_index` maps a dimension id to its index in
+//! `Chart::dims`, which is also its storage column.
+
+use std::collections::HashMap;
+
+use strata_storage::ChartStore;
+
+use super::names::{sanitize_name, split_type_id};
+use super::{collect, Algorithm, Chart, ChartType, Dimension, Host, HostInfo, IdMap, MemoryMode};
+
+impl Host {
+    /// An empty host (no charts, labels, variables or claim id), not connected.
+    pub fn new(info: HostInfo, memory_mode: MemoryMode, history: u32) -> Host {
+        Host {
+            info,
+            memory_mode,
+            history,
+            labels: Vec::new(),
+            claim_id: None,
+            variables: Vec::new(),
+            charts: Vec::new(),
+            chart_index: IdMap::default(),
+            chart_names: HashMap::default(),
+            connected: false,
+            connected_at: 0,
+            disconnected_at: 0,
+            created_seq: 0,
+            is_localhost: false,
+        }
+    }
+
+    /// Index of a chart by its full `type.id`.
+    pub fn chart_idx(&self, id: &[u8]) -> Option<usize> {
+        self.chart_index.get(id).copied()
+    }
+
+    /// A chart by its full `type.id`.
+    pub fn chart(&self, id: &str) -> Option<&Chart> {
+        self.chart_idx(id.as_bytes())
+            .and_then(|i| self.charts.get(i))
+    }
+
+    /// A chart by its full `type.id`, mutable.
+    pub fn chart_mut(&mut self, id: &str) -> Option<&mut Chart> {
+        self.chart_idx(id.as_bytes())
+            .and_then(|i| self.charts.get_mut(i))
+    }
+
+    /// A chart by its display name (`type.name`).
+    pub fn chart_by_name(&self, name: &str) -> Option<&Chart> {
+        self.chart_names.get(name).and_then(|&i| self.charts.get(i))
+    }
+
+    /// Total dimensions over all charts.
+    pub fn dimension_count(&self) -> usize {
+        self.charts.iter().map(|c| c.dims.len()).sum()
+    }
+
+    /// Values (not gaps) stored over all charts.
+    pub fn points_stored(&self) -> u64 {
+        self.charts.iter().map(|c| c.store.points_stored()).sum()
+    }
+
+    /// Value of a host variable.
+    pub fn variable(&self, name: &str) -> Option<f64> {
+        self.variables
+            .iter()
+            .find(|v| v.name == name)
+            .map(|v| v.value)
+    }
+}
+
+impl Chart {
+    /// A chart with `CHART` defaults for everything but its id: display name `type.id`
+    /// sanitised, empty title, units `unknown`, family = type, context = id, `line`,
+    /// priority 1000, plugin empty, no dimensions, clock marked for resync.
+    pub fn new(id: &str, update_every: u32, store: ChartStore) -> Chart {
+        let type_ = split_type_id(id.as_bytes()).map_or(id, |(t, _)| &id[..t.len()]);
+        Chart {
+            id: id.to_string(),
+            type_: type_.to_string(),
+            name: sanitize_name(id.as_bytes()),
+            title: String::new(),
+            units: "unknown".to_string(),
+            family: type_.to_string(),
+            context: id.to_string(),
+            chart_type: ChartType::Line,
+            priority: 1000,
+            update_every: update_every.clamp(1, collect::MAX_UPDATE_EVERY),
+            obsolete: false,
+            detail: false,
+            store_first: false,
+            hidden: false,
+            plugin: String::new(),
+            module: None,
+            labels: Vec::new(),
+            variables: Vec::new(),
+            dims: Vec::new(),
+            dim_index: IdMap::default(),
+            clock: collect::ChartClock::new_chart(),
+            store,
+        }
+    }
+
+    /// Adds a dimension (and its storage column) keyed by the raw id bytes; returns its
+    /// index. An existing id returns the existing index unchanged.
+    pub fn add_dimension(
+        &mut self,
+        id: &[u8],
+        algorithm: Algorithm,
+        multiplier: i64,
+        divisor: i64,
+    ) -> usize {
+        if let Some(i) = self.dim_idx(id) {
+            return i;
+        }
+        let name = String::from_utf8_lossy(id).into_owned();
+        self.store.add_column();
+        self.dims.push(Dimension {
+            id: name.clone(),
+            name,
+            algorithm,
+            multiplier: if multiplier == 0 { 1 } else { multiplier },
+            divisor: if divisor == 0 { 1 } else { divisor },
+            hidden: false,
+            obsolete: false,
+            noreset: false,
+            state: collect::DimState::default(),
+            last_collected: 0,
+            last_collected_ut: 0,
+        });
+        let i = self.dims.len() - 1;
+        self.dim_index.insert(id.into(), i);
+        i
+    }
+
+    /// Index (= storage column) of a dimension by id.
+    pub fn dim_idx(&self, id: &[u8]) -> Option<usize> {
+        self.dim_index.get(id).copied()
+    }
+
+    /// A dimension by id.
+    pub fn dim(&self, id: &str) -> Option<&Dimension> {
+        self.dim_idx(id.as_bytes()).and_then(|i| self.dims.get(i))
+    }
+
+    /// Value of a chart variable.
+    pub fn variable(&self, name: &str) -> Option<f64> {
+        self.variables
+            .iter()
+            .find(|v| v.name == name)
+            .map(|v| v.value)
+    }
+}
