@@ -75,6 +75,10 @@ impl HostRegistry {
     }
 
     /// The oldest host with exactly this hostname.
+    pub fn by_guid(&self, guid: &str) -> Option<&Host> {
+        self.find_guid(guid).and_then(|id| self.get(id))
+    }
+
     pub fn find_hostname(&self, hostname: &str) -> Option<HostId> {
         self.iter()
             .find(|(_, h)| h.info.hostname == hostname)

@@ -265,7 +265,7 @@ pub async fn route(shard: &Rc<Shard>, req: &ApiRequest) -> Response {
 pub fn serve_local(shard: &Shard, req: &ApiRequest, guid: &str) -> Response {
     let hosts = shard.directory.borrow().list();
     let registry = shard.registry.borrow();
-    match registry.get(guid) {
+    match registry.by_guid(guid) {
         Some(host) if host.memory_mode != crate::hosts::MemoryMode::None => {
             let ctx = ApiContext { hosts: &hosts, now: unix_now(), version: super::VERSION };
             web::handle(req, host, &ctx)

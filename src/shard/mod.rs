@@ -69,7 +69,7 @@ pub fn client_ip(peer: &SocketAddr) -> String {
 /// The directory entry of a host of this shard (`None` when it no longer exists).
 pub fn summary_of(shard: &Shard, guid: &str) -> Option<HostSummary> {
     let reg = shard.registry.borrow();
-    let h = reg.get(guid)?;
+    let h = reg.by_guid(guid)?;
     Some(HostSummary {
         hostname: h.info.hostname.clone(),
         guid: h.info.machine_guid.clone(),
@@ -201,7 +201,15 @@ async fn shard_main(id: usize, shards: usize, config: Arc<Config>, local_guid: S
         let info = crate::localhost::host_info(&config, &local_guid);
         let mode = config.global.memory_mode;
         let history = config.global.history;
-        shard.registry.borrow_mut().add_localhost(info, mode, history, unix_now());
+        {
+            let mut reg = shard.registry.borrow_mut();
+            let acq = reg.get_or_create(info, mode, history, unix_now());
+            reg.mark_connected(acq.id, unix_now());
+            if let Some(h) = reg.get_mut(acq.id) {
+                h.is_localhost = true;
+                h.created_seq = unix_now_us() as u64;
+            }
+        }
         let summary = summary_of(&shard, &local_guid);
         shard.publish(&local_guid, summary).await;
     }

@@ -108,10 +108,17 @@ pub async fn run(
     let settings = cfg.stream.host_settings(&adm.api_key, &req.machine_guid.clone().unwrap_or_default(), &cfg.global, &cfg.health);
     let info = host_info(&req, &adm, settings.update_every.unwrap_or(cfg.global.update_every));
     let update_every = info.update_every;
-    let (created, renamed_from) = {
+    let (host_id, created, renamed_from) = {
         let mut reg = shard.registry.borrow_mut();
-        let (created, renamed) = reg.attach(info, settings.memory_mode, settings.history, now);
-        (created, renamed)
+        let acq = reg.get_or_create(info, settings.memory_mode, settings.history, now);
+        if let Some(h) = reg.get_mut(acq.id) {
+            if acq.created {
+                // Creation time orders hosts across shards (API host lists).
+                h.created_seq = unix_now_us() as u64;
+            }
+        }
+        reg.mark_connected(acq.id, now);
+        (acq.id, acq.created, acq.renamed_from)
     };
     if let Some(old) = renamed_from {
         crate::info!("STREAM {hostname} [receive from [{ip}]:{port}]: host '{old}' renamed to '{hostname}' (possible duplicate machine GUIDs)");
@@ -132,7 +139,7 @@ pub async fn run(
             shard.id,
             adm.api_key
         );
-        shard.registry.borrow_mut().detach(&guid, now);
+        shard.registry.borrow_mut().mark_disconnected(host_id, now);
         return;
     }
     crate::access!(
@@ -168,7 +175,7 @@ pub async fn run(
         {
             let now_us = unix_now_us();
             let mut reg = shard.registry.borrow_mut();
-            let Some(host) = reg.get_mut(&guid) else { break 'session "host removed".into() };
+            let Some(host) = reg.get_mut(host_id) else { break 'session "host removed".into() };
             loop {
                 let line = match lines.next_line() {
                     Ok(Some(l)) => l,
@@ -213,7 +220,7 @@ pub async fn run(
     let now = unix_now();
     crate::error!(
         "STREAM {hostname} [receive from [{ip}]:{port}]: disconnected (completed {} updates): {reason}",
-        session.completed_updates()
+        session.completed_updates
     );
     crate::access!(
         "STREAM: {} '[{ip}]:{port}' 'DISCONNECTED' host '{hostname}' api key '{}' machine guid '{guid}'",
@@ -224,7 +231,7 @@ pub async fn run(
     let current = shard.receivers.borrow().get(&guid).map(|h| h.generation) == Some(generation);
     if current {
         shard.receivers.borrow_mut().remove(&guid);
-        shard.registry.borrow_mut().detach(&guid, now);
+        shard.registry.borrow_mut().mark_disconnected(host_id, now);
         let summary = summary_of(&shard, &guid);
         shard.publish(&guid, summary).await;
     }
