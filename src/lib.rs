@@ -10,3 +10,4 @@ pub mod config;
 pub mod hosts;
 pub mod pattern;
 pub mod stream;
+pub mod web;
