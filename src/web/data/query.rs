@@ -12,7 +12,7 @@ use crate::hosts::Chart;
 
 /// Most values (rows × dimensions) one query may produce; larger windows are grouped
 /// into fewer rows.
-pub const MAX_CELLS: usize = 8 * 1024 * 1024;
+pub const MAX_CELLS: usize = 2 * 1024 * 1024;
 
 /// What to query.
 #[derive(Debug, Clone, PartialEq)]

@@ -362,6 +362,9 @@ fn filename_and_errors() {
         "gtime=99999999999",
         "points=1&gtime=7&after=-5",
         "after=-1&before=-1",
+        "after=-9223372036854775807&options=allow_past",
+        "gtime=9223372036854775807",
+        "after=-94608000&options=allow_past&points=0",
     ] {
         assert_eq!(
             get(&format!("/api/v1/data?chart=system.cpu&{q}")).status,

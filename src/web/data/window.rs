@@ -45,14 +45,13 @@ pub fn absolute(
         after = before + round_away(a, ue);
         relative = true;
     }
-    let clamp = |v: i64| {
-        let v = v.min(last);
-        if v < first && !allow_past {
-            first
-        } else {
-            v
-        }
+    // `allow_past` may reach before the database, but not unboundedly (overflow guard).
+    let floor = if allow_past {
+        first.saturating_sub(RELATIVE_TIME_MAX)
+    } else {
+        first
     };
+    let clamp = |v: i64| v.min(last).max(floor);
     before = clamp(before);
     after = clamp(after);
     if after > before {
@@ -126,6 +125,7 @@ pub fn plan(
     }
     let mut resampling_group = 1;
     let mut resampling_divisor = 1.0;
+    let gtime = gtime.min(RELATIVE_TIME_MAX);
     if gtime > ue {
         if gtime > duration {
             after = before - gtime;
@@ -238,6 +238,10 @@ mod tests {
         );
         assert_eq!(absolute(-10_000, 0, 1, F, L, false).0, F);
         assert_eq!(absolute(-10_000, 0, 1, F, L, true).0, L - 10_000);
+        assert_eq!(
+            absolute(-i64::MAX, 0, 1, F, L, true).0,
+            F - RELATIVE_TIME_MAX
+        );
     }
 
     #[test]
