@@ -1152,9 +1152,12 @@ mod tests {
 
     // -------- fixtures --------
 
+    /// (capture name, legacy version, last line cut, keyword counts)
+    type FixtureRow = (&'static str, u32, bool, Vec<(&'static str, usize)>);
+
     /// Plain-text captures, the legacy version the README gives each, and the expected
     /// keyword counts.
-    fn fixture_table() -> Vec<(&'static str, u32, bool, Vec<(&'static str, usize)>)> {
+    fn fixture_table() -> Vec<FixtureRow> {
         let base = |c: usize, d: usize, b: usize, s: usize, v: usize| {
             vec![
                 ("CHART", c),

@@ -281,11 +281,8 @@ mod tests {
                 let n = spare.len().min(c.len());
                 spare[..n].copy_from_slice(&c[..n]);
                 lb.advance(n);
-                loop {
-                    match lb.next_line() {
-                        Ok(Some(l)) => prop_assert!(l.len() < MAX_LINE),
-                        Ok(None) | Err(_) => break,
-                    }
+                while let Ok(Some(l)) = lb.next_line() {
+                    prop_assert!(l.len() < MAX_LINE);
                 }
             }
         }

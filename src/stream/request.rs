@@ -739,11 +739,9 @@ mod tests {
             prefixed.extend_from_slice(&bytes);
             prefixed.extend_from_slice(b" HTTP/1.1\r\n\r\n");
             if let Ok(r) = parse_stream_request(&prefixed) {
-                for s in [&r.key, &r.hostname, &r.tags, &r.os] {
-                    if let Some(s) = s {
-                        prop_assert!(!s.is_empty());
-                        prop_assert!(!s.bytes().any(|b| b < 0x20 || b == 0x7f));
-                    }
+                for s in [&r.key, &r.hostname, &r.tags, &r.os].into_iter().flatten() {
+                    prop_assert!(!s.is_empty());
+                    prop_assert!(!s.bytes().any(|b| b < 0x20 || b == 0x7f));
                 }
             }
         }
