@@ -132,10 +132,10 @@ fn every_fixture_replays_into_a_running_parent() {
                 stream = lz4_decode(&stream);
             }
             let e = expectations(&request, &stream);
-            let name = name.clone();
+            let tname = name.clone();
             let t = std::thread::spawn(move || {
                 let (sock, reply) = handshake(addr, &request);
-                assert_eq!(reply, b"Hit me baby, push them over with the version=4", "{name}");
+                assert_eq!(reply, b"Hit me baby, push them over with the version=4", "{tname}");
                 replay(sock, &stream)
             });
             (name.clone(), e, t)

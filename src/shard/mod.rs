@@ -43,8 +43,8 @@ pub enum RuntimeError {
     Bind { addr: String, source: std::io::Error },
     #[error("[web] bind to gives no address to listen on")]
     NoListener,
-    #[error("cannot start shard {shard}: {source}")]
-    Executor { shard: usize, source: String },
+    #[error("cannot start shard {shard}: {reason}")]
+    Executor { shard: usize, reason: String },
 }
 
 pub fn unix_now() -> i64 {
@@ -151,7 +151,7 @@ pub fn run(config: Config, local_guid: String, cores: usize, listeners: Vec<(Std
             .name(&format!("SHARD[{id}]"))
             .io_memory(io_memory)
             .spawn(move || async move { shard_main(id, cores, config, guid, mesh, fds).await })
-            .map_err(|e| RuntimeError::Executor { shard: id, source: e.to_string() })?;
+            .map_err(|e| RuntimeError::Executor { shard: id, reason: e.to_string() })?;
         handles.push(h);
     }
     drop(listeners);

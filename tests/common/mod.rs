@@ -17,11 +17,9 @@ pub struct TempDir(pub PathBuf);
 
 impl TempDir {
     pub fn new(tag: &str) -> Self {
-        let p = std::env::temp_dir().join(format!(
-            "strata-test-{tag}-{}-{}",
-            std::process::id(),
-            Instant::now().elapsed().as_nanos() ^ rand_u64()
-        ));
+        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let p = std::env::temp_dir().join(format!("strata-test-{tag}-{}-{seq}-{:x}", std::process::id(), rand_u64()));
         std::fs::create_dir_all(&p).expect("create temp dir");
         TempDir(p)
     }
