@@ -128,7 +128,7 @@ impl<'a> ChartLine<'a> {
 impl<'a> LabelValue<'a> {
     /// The value words, in order.
     pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
-        self.words.from(self.first)
+        self.words.iter_from(self.first)
     }
     /// Appends the value words to `out`, joined with single spaces (no trailing space).
     pub fn write_joined(&self, out: &mut Vec<u8>) {

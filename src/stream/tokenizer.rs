@@ -50,7 +50,7 @@ impl<'a> Words<'a> {
         self.words[..self.len.min(MAX_WORDS)].iter().copied()
     }
     /// The words from index `from` on (empty when `from >= len`).
-    pub fn from(&self, from: usize) -> impl Iterator<Item = &'a [u8]> + '_ {
+    pub fn iter_from(&self, from: usize) -> impl Iterator<Item = &'a [u8]> + '_ {
         let end = self.len.min(MAX_WORDS);
         self.words[from.min(end)..end].iter().copied()
     }
@@ -264,7 +264,7 @@ mod tests {
         assert_eq!(w.len(), 20);
         assert_eq!(w.get(19), Some(&b"19"[..]));
         assert_eq!(w.get(20), None);
-        assert_eq!(w.from(18).count(), 2);
-        assert_eq!(w.from(25).count(), 0);
+        assert_eq!(w.iter_from(18).count(), 2);
+        assert_eq!(w.iter_from(25).count(), 0);
     }
 }
