@@ -114,10 +114,7 @@ fn compile(p: &[u8], out: &mut Vec<Piece>) {
     let mut rest = p;
     loop {
         let lead = rest.iter().take_while(|&&b| b == b'*').count();
-        let star = rest[lead..]
-            .iter()
-            .position(|&b| b == b'*')
-            .map(|k| k + lead);
+        let star = rest[lead..].iter().position(|&b| b == b'*').map(|k| k + lead);
         let (this, next) = match star {
             Some(k) if k + 1 < rest.len() => (&rest[..=k], Some(&rest[k..])),
             _ => (rest, None),
@@ -143,10 +140,7 @@ fn piece(s: &[u8]) -> Piece {
     } else {
         (Mode::Exact, s)
     };
-    Piece {
-        mode,
-        text: text.to_vec(),
-    }
+    Piece { mode, text: text.to_vec() }
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -197,9 +191,7 @@ mod tests {
     use super::*;
 
     fn m(list: &str, subject: &str) -> bool {
-        SimplePattern::new(list)
-            .expect("a non-empty list")
-            .matches(subject.as_bytes())
+        SimplePattern::new(list).expect("a non-empty list").matches(subject.as_bytes())
     }
 
     #[test]

@@ -23,7 +23,10 @@ fn history_not_a_number() {
     let d = config_dir("[global]\n    history = abc\n", "");
     let (ok, err) = run(&d, &[]);
     assert!(!ok);
-    assert!(err.contains("netdata.conf") && err.contains("[global]") && err.contains("history") && err.contains("abc"), "{err}");
+    assert!(
+        err.contains("netdata.conf") && err.contains("[global]") && err.contains("history") && err.contains("abc"),
+        "{err}"
+    );
 }
 
 #[test]

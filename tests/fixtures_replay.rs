@@ -77,7 +77,12 @@ fn expectations(request: &[u8], stream: &[u8]) -> Expect {
             Some(Command::Begin { chart, .. }) => current = Some(String::from_utf8_lossy(chart).to_string()),
             Some(Command::Set { dimension, value: Some(v) }) => {
                 if let Some(c) = &current {
-                    e.sets.entry(c.clone()).or_default().entry(String::from_utf8_lossy(dimension).to_string()).or_default().push(v);
+                    e.sets
+                        .entry(c.clone())
+                        .or_default()
+                        .entry(String::from_utf8_lossy(dimension).to_string())
+                        .or_default()
+                        .push(v);
                 }
             }
             Some(Command::End) => current = None,
@@ -178,20 +183,30 @@ fn every_fixture_replays_into_a_running_parent() {
             if *ue != 1 || !dims.values().all(|d| d.2) || !e.sets.contains_key(id) {
                 continue;
             }
-            let data = p.get_json(&format!("/host/{}/api/v1/data?chart={id}&after=-600&format=json&options=nonzero", e.guid));
-            let labels: Vec<String> = data["labels"].as_array().expect("labels").iter().map(|l| l.as_str().unwrap_or("").to_string()).collect();
+            let data =
+                p.get_json(&format!("/host/{}/api/v1/data?chart={id}&after=-600&format=json&options=nonzero", e.guid));
+            let labels: Vec<String> = data["labels"]
+                .as_array()
+                .expect("labels")
+                .iter()
+                .map(|l| l.as_str().unwrap_or("").to_string())
+                .collect();
             for row in data["data"].as_array().expect("data") {
                 for (i, v) in row.as_array().expect("row").iter().enumerate().skip(1) {
                     let Some(v) = v.as_f64() else { continue };
                     let dim = &labels[i];
                     let Some((m, d, _)) = dims.get(dim) else { continue };
-                    let scaled: Vec<f64> = e.sets[id][dim].iter().map(|c| (*c as f64) * (*m as f64) / (*d as f64)).collect();
+                    let scaled: Vec<f64> =
+                        e.sets[id][dim].iter().map(|c| (*c as f64) * (*m as f64) / (*d as f64)).collect();
                     let tol = 1e-6 * v.abs().max(1.0);
                     let (lo, hi) = scaled.iter().fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(*x), b.max(*x)));
                     // A collection that crosses two slot boundaries stores an interpolated
                     // value for the earlier slot (dbengine-facts.md §2, quirk 4): it lies
                     // between streamed values; the normal case is the streamed value itself.
-                    assert!(v >= lo - tol && v <= hi + tol, "{name}: {id}.{dim} = {v} outside the streamed values {scaled:?}");
+                    assert!(
+                        v >= lo - tol && v <= hi + tol,
+                        "{name}: {id}.{dim} = {v} outside the streamed values {scaled:?}"
+                    );
                     if scaled.iter().any(|x| (x - v).abs() <= tol) {
                         exact += 1;
                     }
@@ -200,7 +215,13 @@ fn every_fixture_replays_into_a_running_parent() {
             }
         }
         let cpu = p.get_json(&format!("/host/{}/api/v1/data?chart=system.cpu&after=-600&format=json", e.guid));
-        let non_null = cpu["data"].as_array().expect("data").iter().flat_map(|r| r.as_array().into_iter().flatten().skip(1)).filter(|v| !v.is_null()).count();
+        let non_null = cpu["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .flat_map(|r| r.as_array().into_iter().flatten().skip(1))
+            .filter(|v| !v.is_null())
+            .count();
         assert!(non_null > 0, "{name}: system.cpu has no stored values: {cpu}");
     }
     assert!(checked > 100, "only {checked} stored values were compared");

@@ -41,7 +41,10 @@ fn key_not_enabled_is_refused_with_reason_and_logs() {
     assert_eq!(r, NOT_PERMITTED);
     assert!(is_closed(&mut s));
     p.wait_log(&["STREAM:", "'ACCESS DENIED - KEY NOT ENABLED'", "host 'c-nokey'", other], Duration::from_secs(5));
-    p.wait_log(&["STREAM c-nokey [receive from [127.0.0.1]:", "is not allowed. Forbidding access."], Duration::from_secs(5));
+    p.wait_log(
+        &["STREAM c-nokey [receive from [127.0.0.1]:", "is not allowed. Forbidding access."],
+        Duration::from_secs(5),
+    );
 }
 
 #[test]
@@ -105,7 +108,10 @@ fn own_machine_guid_is_refused() {
     let (mut s, r) = handshake(p.addr, &stream_request(KEY, "c-loop", &own, "3"));
     assert_eq!(r, b"Don't hit me baby, you are trying to stream my localhost back");
     assert!(is_closed(&mut s));
-    p.wait_log(&["'DENIED - ATTEMPT TO RECEIVE METRICS FROM MACHINE_GUID IDENTICAL TO PARENT'"], Duration::from_secs(5));
+    p.wait_log(
+        &["'DENIED - ATTEMPT TO RECEIVE METRICS FROM MACHINE_GUID IDENTICAL TO PARENT'"],
+        Duration::from_secs(5),
+    );
 }
 
 #[test]

@@ -12,7 +12,12 @@ fn cargo() -> Command {
 #[test]
 fn rustfmt_check() {
     let out = cargo().args(["fmt", "--all", "--", "--check"]).output().expect("run cargo fmt");
-    assert!(out.status.success(), "cargo fmt --check:\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "cargo fmt --check:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

@@ -54,7 +54,12 @@ fn real_netdata_child_streams_into_strata() {
         .arg(&hostname)
         .output()
         .expect("run child.sh");
-    assert!(out.status.success(), "child.sh failed: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "child.sh failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let _child = RealChild { dir: child_dir, tools };
     let started = Instant::now();
 

@@ -55,11 +55,7 @@ impl Acl {
 
 impl fmt::Display for Acl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let words: Vec<&str> = Acl::WORDS
-            .iter()
-            .filter(|(_, a)| self.contains(*a))
-            .map(|(w, _)| *w)
-            .collect();
+        let words: Vec<&str> = Acl::WORDS.iter().filter(|(_, a)| self.contains(*a)).map(|(w, _)| *w).collect();
         if words.is_empty() {
             f.write_str("none")
         } else {
@@ -115,20 +111,14 @@ pub struct BindTo {
 /// Parse a whole `bind to` value. `default_port` is `[web] default port`.
 pub fn parse_bind_to(value: &str, default_port: u16) -> Result<BindTo, BindError> {
     let mut out = BindTo::default();
-    let entries: Vec<&str> = value
-        .split(|c: char| c.is_whitespace() || c == ',')
-        .filter(|e| !e.is_empty())
-        .collect();
+    let entries: Vec<&str> = value.split(|c: char| c.is_whitespace() || c == ',').filter(|e| !e.is_empty()).collect();
     if entries.is_empty() {
-        out.specs
-            .push(parse_entry("*", default_port, &mut out.warnings)?);
+        out.specs.push(parse_entry("*", default_port, &mut out.warnings)?);
         return Ok(out);
     }
     for entry in entries {
         if entry.starts_with("unix:") {
-            out.warnings.push(format!(
-                "entry \"{entry}\" skipped: unix domain sockets are not supported yet"
-            ));
+            out.warnings.push(format!("entry \"{entry}\" skipped: unix domain sockets are not supported yet"));
             continue;
         }
         let spec = parse_entry(entry, default_port, &mut out.warnings)?;
@@ -143,15 +133,8 @@ pub fn parse_bind_to(value: &str, default_port: u16) -> Result<BindTo, BindError
     Ok(out)
 }
 
-fn parse_entry(
-    entry: &str,
-    default_port: u16,
-    warnings: &mut Vec<String>,
-) -> Result<BindSpec, BindError> {
-    let err = |reason: String| BindError {
-        entry: entry.to_string(),
-        reason,
-    };
+fn parse_entry(entry: &str, default_port: u16, warnings: &mut Vec<String>) -> Result<BindSpec, BindError> {
+    let err = |reason: String| BindError { entry: entry.to_string(), reason };
     let body = if let Some(rest) = entry.strip_prefix("tcp:") {
         rest
     } else if entry.starts_with("udp:") {
@@ -173,12 +156,7 @@ fn parse_entry(
         None => (Acl::ALL, SslMode::Default),
         Some(list) => parse_acl(entry, list, warnings),
     };
-    Ok(BindSpec {
-        entry: entry.to_string(),
-        addrs,
-        acl,
-        ssl,
-    })
+    Ok(BindSpec { entry: entry.to_string(), addrs, acl, ssl })
 }
 
 /// Split `IP[:PORT]`, `[IPv6][:PORT]` or a bare IPv6 address.
@@ -206,19 +184,13 @@ fn split_host_port(s: &str) -> Result<(&str, Option<&str>), String> {
 
 fn parse_port(p: &str) -> Result<u16, String> {
     if p.bytes().all(|b| b.is_ascii_digit()) {
-        return p
-            .parse::<u16>()
-            .map_err(|_| format!("port \"{p}\" is out of range (0-65535)"));
+        return p.parse::<u16>().map_err(|_| format!("port \"{p}\" is out of range (0-65535)"));
     }
-    if p.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-    {
+    if p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.') {
         if let Some(port) = service_port(p) {
             return Ok(port);
         }
-        return Err(format!(
-            "port \"{p}\" is neither a number nor a tcp service in /etc/services"
-        ));
+        return Err(format!("port \"{p}\" is neither a number nor a tcp service in /etc/services"));
     }
     let hint = if p.contains('^') {
         " (a ^SSL= suffix is only recognised after an ACL list: IP:PORT=streaming|dashboard^SSL=force)"
@@ -251,10 +223,7 @@ fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
         None => (host, None),
     };
     if matches!(ip_text, "" | "*" | "any" | "all") && iface.is_none() {
-        return Ok(vec![SocketAddr::new(
-            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-            port,
-        )]);
+        return Ok(vec![SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port)]);
     }
     if let Ok(v6) = ip_text.parse::<Ipv6Addr>() {
         let scope = match iface {
@@ -269,9 +238,7 @@ fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
     if let Ok(v4) = ip_text.parse::<Ipv4Addr>() {
         return Ok(vec![SocketAddr::new(IpAddr::V4(v4), port)]);
     }
-    let resolved = (ip_text, port)
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve \"{ip_text}\": {e}"))?;
+    let resolved = (ip_text, port).to_socket_addrs().map_err(|e| format!("cannot resolve \"{ip_text}\": {e}"))?;
     let mut addrs: Vec<SocketAddr> = Vec::new();
     for a in resolved {
         if !addrs.contains(&a) {
@@ -310,18 +277,16 @@ fn parse_acl(entry: &str, list: &str, warnings: &mut Vec<String>) -> (Acl, SslMo
         if !word.is_empty() {
             match Acl::from_word(word) {
                 Some(a) => acl = acl.union(a),
-                None => warnings.push(format!(
-                    "entry \"{entry}\": unknown ACL word \"{word}\" ignored"
-                )),
+                None => warnings.push(format!("entry \"{entry}\": unknown ACL word \"{word}\" ignored")),
             }
         }
         match suffix {
             None => {}
             Some("SSL=force") => ssl = SslMode::Force,
             Some("SSL=optional") => ssl = SslMode::Optional,
-            Some(other) => warnings.push(format!(
-                "entry \"{entry}\": \"^{other}\" ignored (expected ^SSL=force or ^SSL=optional)"
-            )),
+            Some(other) => {
+                warnings.push(format!("entry \"{entry}\": \"^{other}\" ignored (expected ^SSL=force or ^SSL=optional)"))
+            }
         }
     }
     (acl, ssl)
@@ -340,8 +305,7 @@ mod tests {
     }
 
     fn addr(s: &str) -> SocketAddr {
-        s.parse()
-            .unwrap_or_else(|_| SocketAddr::from(([255, 255, 255, 255], 1)))
+        s.parse().unwrap_or_else(|_| SocketAddr::from(([255, 255, 255, 255], 1)))
     }
 
     fn err(v: &str) -> String {
@@ -379,12 +343,7 @@ mod tests {
     fn localhost_resolves() {
         let s = one("localhost:9000");
         assert!(!s.addrs.is_empty());
-        assert!(
-            s.addrs
-                .iter()
-                .all(|a| a.ip().is_loopback() && a.port() == 9000),
-            "{s:?}"
-        );
+        assert!(s.addrs.iter().all(|a| a.ip().is_loopback() && a.port() == 9000), "{s:?}");
     }
 
     #[test]
@@ -429,16 +388,9 @@ mod tests {
 
     #[test]
     fn lists_and_unix() {
-        let b = parse_bind_to(
-            "unix:/run/netdata.sock 127.0.0.1:1,[::1]:2=streaming\t*",
-            19999,
-        )
-        .unwrap_or_default();
+        let b = parse_bind_to("unix:/run/netdata.sock 127.0.0.1:1,[::1]:2=streaming\t*", 19999).unwrap_or_default();
         let all: Vec<SocketAddr> = b.specs.iter().flat_map(|s| s.addrs.clone()).collect();
-        assert_eq!(
-            all,
-            [addr("127.0.0.1:1"), addr("[::1]:2"), addr("0.0.0.0:19999")]
-        );
+        assert_eq!(all, [addr("127.0.0.1:1"), addr("[::1]:2"), addr("0.0.0.0:19999")]);
         assert_eq!(b.warnings.len(), 1);
         assert!(b.warnings[0].contains("not supported yet"));
         assert!(err("unix:/run/x.sock").contains("no usable entry"));
@@ -461,9 +413,7 @@ mod tests {
 
     #[test]
     fn service_names() {
-        if std::fs::read_to_string("/etc/services")
-            .is_ok_and(|t| t.contains("http\t") || t.contains("http "))
-        {
+        if std::fs::read_to_string("/etc/services").is_ok_and(|t| t.contains("http\t") || t.contains("http ")) {
             assert_eq!(one("*:http").addrs, [addr("0.0.0.0:80")]);
         }
     }

@@ -196,12 +196,7 @@ impl Document {
                 section = Some(name);
             } else if let (Some(s), Some((k, v))) = (&section, line.split_once(" = ")) {
                 let (key, value) = (decode(k), decode(v));
-                let entry = Entry {
-                    value,
-                    origin: origin.to_string(),
-                    section: s.clone(),
-                    key: key.clone(),
-                };
+                let entry = Entry { value, origin: origin.to_string(), section: s.clone(), key: key.clone() };
                 self.set(&s.clone(), &key, entry);
             }
         }
@@ -217,10 +212,7 @@ impl Document {
                 Ok(Some(Document::parse(&text, &path.display().to_string())))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(ConfigError::Read {
-                path: path.to_path_buf(),
-                source,
-            }),
+            Err(source) => Err(ConfigError::Read { path: path.to_path_buf(), source }),
         }
     }
 
@@ -240,10 +232,7 @@ impl Document {
         let idx = match self.sections.iter().position(|s| s.name == name) {
             Some(i) => i,
             None => {
-                self.sections.push(Section {
-                    name: name.to_string(),
-                    entries: Vec::new(),
-                });
+                self.sections.push(Section { name: name.to_string(), entries: Vec::new() });
                 self.sections.len() - 1
             }
         };
@@ -276,26 +265,15 @@ mod tests {
     #[test]
     fn raw_rust_ini_differs_from_netdata() {
         let get = |text: &str, s: &str, k: &str| {
-            Ini::load_from_str_opt(text, ini_options())
-                .ok()
-                .and_then(|i| i.get_from(Some(s), k).map(str::to_string))
+            Ini::load_from_str_opt(text, ini_options()).ok().and_then(|i| i.get_from(Some(s), k).map(str::to_string))
         };
         // Quotes and backslashes stay verbatim with these options.
-        assert_eq!(
-            get("[a]\nk = \"x\" \"y\"\n", "a", "k").as_deref(),
-            Some("\"x\" \"y\"")
-        );
-        assert_eq!(
-            get("[a]\nk = C:\\dir\\n\n", "a", "k").as_deref(),
-            Some("C:\\dir\\n")
-        );
+        assert_eq!(get("[a]\nk = \"x\" \"y\"\n", "a", "k").as_deref(), Some("\"x\" \"y\""));
+        assert_eq!(get("[a]\nk = C:\\dir\\n\n", "a", "k").as_deref(), Some("C:\\dir\\n"));
         // ':' separates key and value.
         assert_eq!(get("[a]\nx:y = 1\n", "a", "x").as_deref(), Some("y = 1"));
         // An indented comment becomes a key.
-        assert_eq!(
-            get("[a]\n\t# history = 5\n", "a", "# history").as_deref(),
-            Some("5")
-        );
+        assert_eq!(get("[a]\n\t# history = 5\n", "a", "# history").as_deref(), Some("5"));
         // A trailing backslash joins the next line.
         assert_eq!(get("[a]\nk = x\\\nj = 2\n", "a", "j"), None);
     }
@@ -340,32 +318,20 @@ k = v
         assert_eq!(value(&d, "global", "memory mode"), Some("ram"));
         assert_eq!(value(&d, "global", "# history"), None);
         assert_eq!(value(&d, "global", "top"), None);
-        assert_eq!(
-            value(&d, "web", "bind to"),
-            Some("*:19999=dashboard|streaming^SSL=force")
-        );
-        assert_eq!(
-            value(&d, "plugin:proc:/proc/net/dev", "enabled"),
-            Some("no")
-        );
+        assert_eq!(value(&d, "web", "bind to"), Some("*:19999=dashboard|streaming^SSL=force"));
+        assert_eq!(value(&d, "plugin:proc:/proc/net/dev", "enabled"), Some("no"));
         assert_eq!(value(&d, "a]b", "k"), Some("v"));
         let names: Vec<&str> = d.sections().iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["global", "web", "plugin:proc:/proc/net/dev", "a]b"]);
         let global = d.section("global").map(|s| s.entries.len());
         assert_eq!(global, Some(9));
         let e = d.get("global", "history").cloned();
-        assert_eq!(
-            e.map(|e| e.location()).as_deref(),
-            Some("f.conf: [global] history")
-        );
+        assert_eq!(e.map(|e| e.location()).as_deref(), Some("f.conf: [global] history"));
     }
 
     #[test]
     fn names_are_case_sensitive_and_crlf_is_trimmed() {
-        let d = Document::parse(
-            "[Global]\r\nHistory = 5\r\n[global]\r\nhistory = 6\r\n",
-            "f",
-        );
+        let d = Document::parse("[Global]\r\nHistory = 5\r\n[global]\r\nhistory = 6\r\n", "f");
         assert_eq!(value(&d, "Global", "History"), Some("5"));
         assert_eq!(value(&d, "global", "history"), Some("6"));
         assert_eq!(value(&d, "global", "History"), None);
@@ -374,18 +340,10 @@ k = v
     #[test]
     fn set_and_take() {
         let mut d = Document::parse("[s]\na = 1\n", "f");
-        let e = Entry {
-            value: "2".into(),
-            origin: COMMAND_LINE.into(),
-            section: "s".into(),
-            key: "a".into(),
-        };
+        let e = Entry { value: "2".into(), origin: COMMAND_LINE.into(), section: "s".into(), key: "a".into() };
         d.set("s", "a", e);
         assert_eq!(value(&d, "s", "a"), Some("2"));
-        assert_eq!(
-            d.take("s", "a").map(|e| e.origin),
-            Some("-W set".to_string())
-        );
+        assert_eq!(d.take("s", "a").map(|e| e.origin), Some("-W set".to_string()));
         assert_eq!(d.get("s", "a"), None);
         assert_eq!(d.take("nope", "a"), None);
     }
@@ -401,10 +359,7 @@ k = v
         assert!(msg.contains("is-a-dir.conf"), "{msg}");
         std::fs::write(dir.join("ok.conf"), b"[s]\nk = v\xff\n").ok();
         let d = Document::load(&dir.join("ok.conf")).ok().flatten();
-        assert_eq!(
-            d.as_ref().and_then(|d| value(d, "s", "k")),
-            Some("v\u{fffd}")
-        );
+        assert_eq!(d.as_ref().and_then(|d| value(d, "s", "k")), Some("v\u{fffd}"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

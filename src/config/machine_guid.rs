@@ -14,10 +14,7 @@ use super::error::ConfigError;
 use super::values::is_guid;
 
 /// GUIDs that were published by accident in images and must never be used.
-const BLACKLIST: [&str; 2] = [
-    "8a795b0c-2311-11e6-8563-000c295076a6",
-    "4aed1458-1c3e-11e6-a53f-000c290fc8f5",
-];
+const BLACKLIST: [&str; 2] = ["8a795b0c-2311-11e6-8563-000c295076a6", "4aed1458-1c3e-11e6-a53f-000c290fc8f5"];
 
 /// Path of the GUID file inside `lib_dir`.
 pub fn machine_guid_path(lib_dir: &Path) -> PathBuf {
@@ -64,27 +61,14 @@ fn new_guid() -> String {
 }
 
 fn write_guid(path: &Path, guid: &str) -> Result<(), ConfigError> {
-    let werr = |source| ConfigError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
+    let werr = |source| ConfigError::Write { path: path.to_path_buf(), source };
     if let Some(dir) = path.parent() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o770)
-            .create(dir)
-            .map_err(werr)?;
+        std::fs::DirBuilder::new().recursive(true).mode(0o770).create(dir).map_err(werr)?;
     }
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o644)
-        .open(path)
-        .map_err(werr)?;
+    let mut file =
+        std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o644).open(path).map_err(werr)?;
     // `mode` only applies on creation; an existing (invalid) file gets it here.
-    file.set_permissions(std::fs::Permissions::from_mode(0o644))
-        .map_err(werr)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o644)).map_err(werr)?;
     file.write_all(guid.as_bytes()).map_err(werr)?;
     file.sync_all().map_err(werr)
 }
@@ -127,9 +111,7 @@ mod tests {
         assert_eq!(parsed.map(|u| u.get_version_num()), Some(1));
         let path = machine_guid_path(&lib);
         assert_eq!(std::fs::read(&path).ok(), Some(g.as_bytes().to_vec()));
-        let mode = std::fs::metadata(&path)
-            .map(|m| m.permissions().mode() & 0o777)
-            .ok();
+        let mode = std::fs::metadata(&path).map(|m| m.permissions().mode() & 0o777).ok();
         assert_eq!(mode, Some(0o644));
         assert_eq!(load(&lib), g);
         let other = TempDir::new("create2");
@@ -150,22 +132,16 @@ mod tests {
 
     #[test]
     fn replaces_invalid_short_and_blacklisted() {
-        for content in [
-            "not a guid at all, but long enough to be read",
-            "1234",
-            "",
-            "8a795b0c-2311-11e6-8563-000c295076a6",
-        ] {
+        for content in
+            ["not a guid at all, but long enough to be read", "1234", "", "8a795b0c-2311-11e6-8563-000c295076a6"]
+        {
             let t = TempDir::new("invalid");
             let path = machine_guid_path(&t.0);
             std::fs::create_dir_all(path.parent().unwrap_or(&t.0)).ok();
             std::fs::write(&path, content).ok();
             let g = load(&t.0);
             assert!(is_guid(&g) && g != content, "{content:?} → {g}");
-            assert_eq!(
-                std::fs::read_to_string(&path).ok().as_deref(),
-                Some(g.as_str())
-            );
+            assert_eq!(std::fs::read_to_string(&path).ok().as_deref(), Some(g.as_str()));
         }
     }
 

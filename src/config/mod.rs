@@ -26,9 +26,7 @@ pub use bind::{Acl, BindSpec, SslMode};
 pub use error::ConfigError;
 pub use machine_guid::load_or_create_machine_guid;
 pub use netdata_conf::{Directories, Global, Health, Web, WebMode};
-pub use stream_conf::{
-    HealthSetting, HostSettings, ProxySettings, StreamConf, StreamSection, StreamSender,
-};
+pub use stream_conf::{HealthSetting, HostSettings, ProxySettings, StreamConf, StreamSection, StreamSender};
 
 use file::{Document, Entry, COMMAND_LINE};
 use reader::Warnings;
@@ -57,17 +55,10 @@ pub struct Override {
 /// no files at all) and apply `overrides` to netdata.conf.
 pub fn load(config_dir: Option<&Path>, overrides: &[Override]) -> Result<Config, ConfigError> {
     let (netdata, stream) = match config_dir {
-        Some(dir) => (
-            Document::load(&dir.join("netdata.conf"))?,
-            Document::load(&dir.join("stream.conf"))?,
-        ),
+        Some(dir) => (Document::load(&dir.join("netdata.conf"))?, Document::load(&dir.join("stream.conf"))?),
         None => (None, None),
     };
-    from_documents(
-        netdata.unwrap_or_default(),
-        stream.unwrap_or_default(),
-        overrides,
-    )
+    from_documents(netdata.unwrap_or_default(), stream.unwrap_or_default(), overrides)
 }
 
 /// [`load`] from text (`origin` names used in messages), for tests and tools.
@@ -83,11 +74,7 @@ pub fn load_from_str(
     )
 }
 
-fn from_documents(
-    mut netdata: Document,
-    stream: Document,
-    overrides: &[Override],
-) -> Result<Config, ConfigError> {
+fn from_documents(mut netdata: Document, stream: Document, overrides: &[Override]) -> Result<Config, ConfigError> {
     for o in overrides {
         let section = o.section.trim();
         let key = o.key.trim();
@@ -102,14 +89,7 @@ fn from_documents(
     let mut w = Warnings::default();
     let n = netdata_conf::read(netdata, &mut w)?;
     let stream = stream_conf::read(&stream, &mut w)?;
-    Ok(Config {
-        global: n.global,
-        directories: n.directories,
-        web: n.web,
-        health: n.health,
-        stream,
-        warnings: w.0,
-    })
+    Ok(Config { global: n.global, directories: n.directories, web: n.web, health: n.health, stream, warnings: w.0 })
 }
 
 #[cfg(test)]
@@ -140,11 +120,7 @@ mod tests {
     }
 
     fn ov(section: &str, key: &str, value: &str) -> Override {
-        Override {
-            section: section.into(),
-            key: key.into(),
-            value: value.into(),
-        }
+        Override { section: section.into(), key: key.into(), value: value.into() }
     }
 
     fn ok(r: Result<Config, ConfigError>) -> Config {
@@ -173,14 +149,8 @@ mod tests {
     fn reads_both_files() {
         let key = "3c0a832a-c7ff-44bb-9e51-1064803470d5";
         let t = TempDir::with(&[
-            (
-                "netdata.conf",
-                "[global]\n\thistory = 600\n\tmemory mode = none\n[web]\n\tbind to = 127.0.0.1:0\n",
-            ),
-            (
-                "stream.conf",
-                &format!("[{key}]\n\tenabled = yes\n\tdefault history = 50\n"),
-            ),
+            ("netdata.conf", "[global]\n\thistory = 600\n\tmemory mode = none\n[web]\n\tbind to = 127.0.0.1:0\n"),
+            ("stream.conf", &format!("[{key}]\n\tenabled = yes\n\tdefault history = 50\n")),
         ]);
         let c = ok(load(Some(&t.0), &[]));
         assert_eq!(c.global.history, 600);
@@ -188,10 +158,7 @@ mod tests {
         assert_eq!(c.web.bind_to[0].addrs[0].to_string(), "127.0.0.1:0");
         assert!(c.stream.api_key_enabled(key));
         let s = c.stream.host_settings(key, key, &c.global, &c.health);
-        assert_eq!(
-            (s.history, s.memory_mode, s.health),
-            (50, MemoryMode::None, HealthSetting::No)
-        );
+        assert_eq!((s.history, s.memory_mode, s.health), (50, MemoryMode::None, HealthSetting::No));
     }
 
     #[test]
@@ -219,51 +186,25 @@ mod tests {
         // absent); here [db] retention is in the file, so the file wins.
         let c = ok(load(Some(&t.0), &[ov("global", "history", "900")]));
         assert_eq!(c.global.history, 700);
-        assert!(c
-            .warnings
-            .iter()
-            .any(|w| w.starts_with("-W set: [global] history: ignored")));
+        assert!(c.warnings.iter().any(|w| w.starts_with("-W set: [global] history: ignored")));
         // Errors in overrides name -W set.
-        let e = load(Some(&t.0), &[ov("web", "bind to", "*:x")])
-            .err()
-            .map(|e| e.to_string());
+        let e = load(Some(&t.0), &[ov("web", "bind to", "*:x")]).err().map(|e| e.to_string());
         assert!(e.is_some_and(|e| e.starts_with("-W set: [web] bind to = \"*:x\"")));
     }
 
     #[test]
     fn errors_name_the_file() {
         let t = TempDir::with(&[("netdata.conf", "[global]\nhistory = abc\n")]);
-        let e = load(Some(&t.0), &[])
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert_eq!(
-            e,
-            format!(
-                "{}: [global] history = \"abc\": not a number",
-                t.0.join("netdata.conf").display()
-            )
-        );
+        let e = load(Some(&t.0), &[]).err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(e, format!("{}: [global] history = \"abc\": not a number", t.0.join("netdata.conf").display()));
         let t = TempDir::with(&[("stream.conf", "[my-key]\nenabled = yes\n")]);
-        let e = load(Some(&t.0), &[])
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(e.starts_with(&format!(
-            "{}: [my-key] enabled = \"yes\"",
-            t.0.join("stream.conf").display()
-        )));
+        let e = load(Some(&t.0), &[]).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.starts_with(&format!("{}: [my-key] enabled = \"yes\"", t.0.join("stream.conf").display())));
         assert!(e.contains("uuidgen"));
         let t = TempDir::with(&[]);
         std::fs::create_dir_all(t.0.join("stream.conf")).ok();
-        let e = load(Some(&t.0), &[])
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(
-            e.starts_with(&t.0.join("stream.conf").display().to_string()),
-            "{e}"
-        );
+        let e = load(Some(&t.0), &[]).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.starts_with(&t.0.join("stream.conf").display().to_string()), "{e}");
     }
 
     /// A realistic netdata.conf as written by a Netdata 1.29 user who edited the file
@@ -364,32 +305,20 @@ mod tests {
             &[],
         ));
         assert_eq!(c.global.hostname, "parent-eu-1");
-        assert_eq!(
-            (c.global.history, c.global.memory_mode),
-            (7200, MemoryMode::Ram)
-        );
+        assert_eq!((c.global.history, c.global.memory_mode), (7200, MemoryMode::Ram));
         assert_eq!(c.global.cleanup_orphan_hosts_after_secs, 7200);
         assert_eq!(c.directories.log, Some(PathBuf::from("/var/log/netdata")));
         assert_eq!(c.web.bind_to.len(), 2);
-        assert_eq!(
-            c.web.bind_to[0].acl,
-            Acl::STREAMING.union(Acl::NETDATA_CONF)
-        );
+        assert_eq!(c.web.bind_to[0].acl, Acl::STREAMING.union(Acl::NETDATA_CONF));
         assert!(!c.web.bind_to[1].acl.contains(Acl::STREAMING));
         assert_eq!(c.web.allow_streaming_from, "10.*");
         let key = "11111111-2222-3333-4444-555555555555";
         let child = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
         assert!(c.stream.is_parent() && c.stream.api_key_enabled(key));
         let s = c.stream.host_settings(key, child, &c.global, &c.health);
-        assert_eq!(
-            (s.history, s.memory_mode, s.health),
-            (300, MemoryMode::Ram, HealthSetting::No)
-        );
+        assert_eq!((s.history, s.memory_mode, s.health), (300, MemoryMode::Ram, HealthSetting::No));
         let s = c.stream.host_settings(key, key, &c.global, &c.health);
-        assert_eq!(
-            (s.history, s.health, s.postpone_alarms_secs),
-            (7200, HealthSetting::Auto, 60)
-        );
+        assert_eq!((s.history, s.health, s.postpone_alarms_secs), (7200, HealthSetting::Auto, 60));
         let n = "/etc/netdata/netdata.conf";
         let st = "/etc/netdata/stream.conf";
         assert_eq!(

@@ -79,11 +79,7 @@ pub struct Directories {
 
 impl Default for Directories {
     fn default() -> Directories {
-        Directories {
-            cache: PathBuf::from("/var/cache/netdata"),
-            lib: PathBuf::from("/var/lib/netdata"),
-            log: None,
-        }
+        Directories { cache: PathBuf::from("/var/cache/netdata"), lib: PathBuf::from("/var/lib/netdata"), log: None }
     }
 }
 
@@ -124,9 +120,7 @@ impl Default for Web {
         Web {
             mode: WebMode::StaticThreaded,
             default_port: DEFAULT_PORT,
-            bind_to: parse_bind_to("*", DEFAULT_PORT)
-                .map(|b| b.specs)
-                .unwrap_or_default(),
+            bind_to: parse_bind_to("*", DEFAULT_PORT).map(|b| b.specs).unwrap_or_default(),
             allow_connections_from: "localhost *".into(),
             allow_dashboard_from: "localhost *".into(),
             allow_streaming_from: "*".into(),
@@ -156,52 +150,17 @@ impl Default for Health {
 /// `[global]` names onto the v1.36+ `[db]` / `[directories]` names, so that a newer key
 /// wins over an older one as in Netdata v1.37.
 const MOVES: &[(&str, &str, &str, &str)] = &[
-    (
-        "global",
-        "http port listen backlog",
-        "web",
-        "listen backlog",
-    ),
+    ("global", "http port listen backlog", "web", "listen backlog"),
     ("global", "bind socket to IP", "web", "bind to"),
     ("global", "bind to", "web", "bind to"),
     ("global", "port", "web", "default port"),
     ("global", "default port", "web", "default port"),
-    (
-        "global",
-        "disconnect idle web clients after seconds",
-        "web",
-        "disconnect idle clients after seconds",
-    ),
-    (
-        "global",
-        "respect web browser do not track policy",
-        "web",
-        "respect do not track policy",
-    ),
-    (
-        "global",
-        "web x-frame-options header",
-        "web",
-        "x-frame-options response header",
-    ),
-    (
-        "global",
-        "enable web responses gzip compression",
-        "web",
-        "enable gzip compression",
-    ),
-    (
-        "global",
-        "web compression strategy",
-        "web",
-        "gzip compression strategy",
-    ),
-    (
-        "global",
-        "web compression level",
-        "web",
-        "gzip compression level",
-    ),
+    ("global", "disconnect idle web clients after seconds", "web", "disconnect idle clients after seconds"),
+    ("global", "respect web browser do not track policy", "web", "respect do not track policy"),
+    ("global", "web x-frame-options header", "web", "x-frame-options response header"),
+    ("global", "enable web responses gzip compression", "web", "enable gzip compression"),
+    ("global", "web compression strategy", "web", "gzip compression strategy"),
+    ("global", "web compression level", "web", "gzip compression level"),
     ("global", "web files owner", "web", "web files owner"),
     ("global", "web files group", "web", "web files group"),
     ("backend", "opentsdb host tags", "backend", "host tags"),
@@ -211,30 +170,10 @@ const MOVES: &[(&str, &str, &str, &str)] = &[
     ("global", "history", "db", "retention"),
     ("global", "update every", "db", "update every"),
     ("global", "memory mode", "db", "mode"),
-    (
-        "global",
-        "cleanup orphan hosts after seconds",
-        "db",
-        "cleanup orphan hosts after secs",
-    ),
-    (
-        "global",
-        "delete orphan hosts files",
-        "db",
-        "delete orphan hosts files",
-    ),
-    (
-        "global",
-        "cleanup obsolete charts after seconds",
-        "db",
-        "cleanup obsolete charts after secs",
-    ),
-    (
-        "global",
-        "gap when lost iterations above",
-        "db",
-        "gap when lost iterations above",
-    ),
+    ("global", "cleanup orphan hosts after seconds", "db", "cleanup orphan hosts after secs"),
+    ("global", "delete orphan hosts files", "db", "delete orphan hosts files"),
+    ("global", "cleanup obsolete charts after seconds", "db", "cleanup obsolete charts after secs"),
+    ("global", "gap when lost iterations above", "db", "gap when lost iterations above"),
 ];
 
 fn apply_moves(doc: &mut Document, w: &mut Warnings) {
@@ -350,10 +289,7 @@ pub fn read(mut doc: Document, w: &mut Warnings) -> Result<NetdataConf, ConfigEr
     let mut c = NetdataConf::default();
 
     let g = &mut c.global;
-    if let Some(e) = doc
-        .get("global", "hostname")
-        .filter(|e| !e.value.is_empty())
-    {
+    if let Some(e) = doc.get("global", "hostname").filter(|e| !e.value.is_empty()) {
         g.hostname = e.value.clone();
     }
     if let Some(e) = doc.get("db", "retention") {
@@ -375,8 +311,7 @@ pub fn read(mut doc: Document, w: &mut Warnings) -> Result<NetdataConf, ConfigEr
         g.cleanup_obsolete_charts_after_secs = reader::number_u64(e, w)?;
     }
     if let Some(e) = doc.get("db", "gap when lost iterations above") {
-        g.gap_when_lost_iterations_above =
-            reader::number_u32(e, 1, u32::MAX, OutOfRange::Clamp, w)?;
+        g.gap_when_lost_iterations_above = reader::number_u32(e, 1, u32::MAX, OutOfRange::Clamp, w)?;
     }
 
     let d = &mut c.directories;
@@ -416,17 +351,14 @@ fn read_web(doc: &Document, web: &mut Web, w: &mut Warnings) -> Result<(), Confi
     }
     match get("bind to") {
         Some(e) => {
-            let parsed =
-                parse_bind_to(&e.value, web.default_port).map_err(|b| e.error(b.to_string()))?;
+            let parsed = parse_bind_to(&e.value, web.default_port).map_err(|b| e.error(b.to_string()))?;
             for warning in parsed.warnings {
                 w.at(e, warning);
             }
             web.bind_to = parsed.specs;
         }
         None => {
-            web.bind_to = parse_bind_to("*", web.default_port)
-                .map(|b| b.specs)
-                .unwrap_or_default();
+            web.bind_to = parse_bind_to("*", web.default_port).map(|b| b.specs).unwrap_or_default();
         }
     }
     if let Some(e) = get("allow connections from") {
@@ -487,8 +419,7 @@ mod tests {
     }
 
     fn sa(s: &str) -> SocketAddr {
-        s.parse()
-            .unwrap_or_else(|_| SocketAddr::from(([255, 255, 255, 255], 1)))
+        s.parse().unwrap_or_else(|_| SocketAddr::from(([255, 255, 255, 255], 1)))
     }
 
     #[test]
@@ -544,10 +475,7 @@ mod tests {
         assert!(w.is_empty(), "{w:?}");
         let g = &c.global;
         assert_eq!(g.hostname, "parent-1");
-        assert_eq!(
-            (g.history, g.update_every, g.memory_mode),
-            (7200, 2, MemoryMode::None)
-        );
+        assert_eq!((g.history, g.update_every, g.memory_mode), (7200, 2, MemoryMode::None));
         assert_eq!(g.cleanup_orphan_hosts_after_secs, 60);
         assert!(!g.delete_orphan_hosts_files);
         assert_eq!(g.cleanup_obsolete_charts_after_secs, 16);
@@ -583,10 +511,7 @@ mod tests {
         );
         assert!(w.is_empty(), "{w:?}");
         let g = &c.global;
-        assert_eq!(
-            (g.history, g.update_every, g.memory_mode),
-            (100, 5, MemoryMode::Ram)
-        );
+        assert_eq!((g.history, g.update_every, g.memory_mode), (100, 5, MemoryMode::Ram));
         assert_eq!(g.cleanup_orphan_hosts_after_secs, 10);
         assert!(!g.delete_orphan_hosts_files);
         assert_eq!(g.cleanup_obsolete_charts_after_secs, 11);
@@ -616,12 +541,8 @@ mod tests {
         assert_eq!(c.global.cleanup_orphan_hosts_after_secs, 7);
         assert_eq!(c.directories.cache, PathBuf::from("/new"));
         assert_eq!(w.len(), 5, "{w:?}");
-        assert!(w.contains(&format!(
-            "{FILE}: [global] bind socket to IP: ignored, {FILE}: [web] bind to is set"
-        )));
-        assert!(w.contains(&format!(
-            "{FILE}: [global] history: ignored, {FILE}: [db] retention is set"
-        )));
+        assert!(w.contains(&format!("{FILE}: [global] bind socket to IP: ignored, {FILE}: [web] bind to is set")));
+        assert!(w.contains(&format!("{FILE}: [global] history: ignored, {FILE}: [db] retention is set")));
     }
 
     #[test]
@@ -674,16 +595,12 @@ mod tests {
 
     #[test]
     fn ranges_warn_and_clamp() {
-        let (c, w) =
-            conf("[global]\nhistory = 1\nupdate every = 601\ngap when lost iterations above = 0\n");
+        let (c, w) = conf("[global]\nhistory = 1\nupdate every = 601\ngap when lost iterations above = 0\n");
         assert_eq!(c.global.history, 5);
         assert_eq!(c.global.update_every, 1);
         assert_eq!(c.global.gap_when_lost_iterations_above, 1);
         assert_eq!(w.len(), 3, "{w:?}");
-        assert_eq!(
-            w[0],
-            format!("{FILE}: [global] history: 1 is outside 5..=31536000; using 5")
-        );
+        assert_eq!(w[0], format!("{FILE}: [global] history: 1 is outside 5..=31536000; using 5"));
         let (c, w) = conf("[db]\nretention = 99999999999\nupdate every = 0\n");
         assert_eq!(c.global.history, 31_536_000);
         assert_eq!(c.global.update_every, 1);
@@ -698,9 +615,7 @@ mod tests {
         assert_eq!(c.global.memory_mode, MemoryMode::Ram);
         assert_eq!(
             w,
-            [format!(
-                "{FILE}: [global] memory mode: memory mode dbengine is not available in strata yet; using ram"
-            )]
+            [format!("{FILE}: [global] memory mode: memory mode dbengine is not available in strata yet; using ram")]
         );
         let (c, w) = conf("[web]\nmode = none\n");
         assert_eq!((c.web.mode, w.len()), (WebMode::None, 0));
@@ -710,17 +625,10 @@ mod tests {
 
     #[test]
     fn errors_name_file_section_key_and_value() {
-        assert_eq!(
-            err("[global]\nhistory = abc\n"),
-            format!("{FILE}: [global] history = \"abc\": not a number")
-        );
-        assert_eq!(
-            err("[db]\nupdate every = x1\n"),
-            format!("{FILE}: [db] update every = \"x1\": not a number")
-        );
-        assert!(err("[global]\nmemory mode = fast\n").starts_with(&format!(
-            "{FILE}: [global] memory mode = \"fast\": unknown memory mode"
-        )));
+        assert_eq!(err("[global]\nhistory = abc\n"), format!("{FILE}: [global] history = \"abc\": not a number"));
+        assert_eq!(err("[db]\nupdate every = x1\n"), format!("{FILE}: [db] update every = \"x1\": not a number"));
+        assert!(err("[global]\nmemory mode = fast\n")
+            .starts_with(&format!("{FILE}: [global] memory mode = \"fast\": unknown memory mode")));
         assert!(err("[db]\nmode = Ram\n").starts_with(&format!("{FILE}: [db] mode = \"Ram\"")));
         assert_eq!(
             err("[web]\ndefault port = http\n"),
@@ -737,13 +645,9 @@ mod tests {
             )),
             "{e}"
         );
-        assert!(
-            err("[global]\nbind socket to IP = 1.2.3.4:x\n").starts_with(&format!(
-                "{FILE}: [global] bind socket to IP = \"1.2.3.4:x\""
-            ))
-        );
-        assert!(err("[web]\ntimeout for first request = soon\n")
-            .contains("[web] timeout for first request"));
+        assert!(err("[global]\nbind socket to IP = 1.2.3.4:x\n")
+            .starts_with(&format!("{FILE}: [global] bind socket to IP = \"1.2.3.4:x\"")));
+        assert!(err("[web]\ntimeout for first request = soon\n").contains("[web] timeout for first request"));
     }
 
     #[test]
@@ -752,26 +656,15 @@ mod tests {
         doc.set(
             "global",
             "history",
-            Entry {
-                value: "zz".into(),
-                origin: COMMAND_LINE.into(),
-                section: "global".into(),
-                key: "history".into(),
-            },
+            Entry { value: "zz".into(), origin: COMMAND_LINE.into(), section: "global".into(), key: "history".into() },
         );
-        let e = read(doc, &mut Warnings::default())
-            .err()
-            .map(|e| e.to_string());
-        assert_eq!(
-            e.as_deref(),
-            Some("-W set: [global] history = \"zz\": not a number")
-        );
+        let e = read(doc, &mut Warnings::default()).err().map(|e| e.to_string());
+        assert_eq!(e.as_deref(), Some("-W set: [global] history = \"zz\": not a number"));
     }
 
     #[test]
     fn relative_directories_resolve_against_cwd() {
-        let (c, _) =
-            conf("[directories]\ncache = target/strata/cache\nlib = target/strata/lib\nlog =\n");
+        let (c, _) = conf("[directories]\ncache = target/strata/cache\nlib = target/strata/lib\nlog =\n");
         if let Ok(cwd) = std::env::current_dir() {
             assert_eq!(c.directories.cache, cwd.join("target/strata/cache"));
             assert_eq!(c.directories.lib, cwd.join("target/strata/lib"));

@@ -30,14 +30,12 @@ pub struct Warnings(pub Vec<String>);
 
 impl Warnings {
     pub fn at(&mut self, entry: &Entry, what: impl AsRef<str>) {
-        self.0
-            .push(format!("{}: {}", entry.location(), what.as_ref()));
+        self.0.push(format!("{}: {}", entry.location(), what.as_ref()));
     }
 
     /// `FILE: [section] key is not used by strata`.
     pub fn unused(&mut self, entry: &Entry) {
-        self.0
-            .push(format!("{} is not used by strata", entry.location()));
+        self.0.push(format!("{} is not used by strata", entry.location()));
     }
 
     pub fn push(&mut self, text: String) {
@@ -57,14 +55,7 @@ pub fn number(
         return Err(entry.error("not a number"));
     };
     if !parsed.rest.trim().is_empty() {
-        w.at(
-            entry,
-            format!(
-                "text \"{}\" after the number {} is ignored",
-                parsed.rest.trim(),
-                parsed.value
-            ),
-        );
+        w.at(entry, format!("text \"{}\" after the number {} is ignored", parsed.rest.trim(), parsed.value));
     }
     let v = parsed.value;
     if (min..=max).contains(&v) {
@@ -79,13 +70,7 @@ pub fn number(
 }
 
 /// A `u32` read with [`number`]; the bounds must fit in `u32`.
-pub fn number_u32(
-    entry: &Entry,
-    min: u32,
-    max: u32,
-    oor: OutOfRange,
-    w: &mut Warnings,
-) -> Result<u32, ConfigError> {
+pub fn number_u32(entry: &Entry, min: u32, max: u32, oor: OutOfRange, w: &mut Warnings) -> Result<u32, ConfigError> {
     let v = number(entry, i64::from(min), i64::from(max), oor, w)?;
     Ok(u32::try_from(v).unwrap_or(min))
 }
@@ -119,16 +104,10 @@ pub fn memory_mode(entry: &Entry, w: &mut Warnings) -> Result<MemoryMode, Config
         "none" => Ok(MemoryMode::None),
         "ram" | "alloc" => Ok(MemoryMode::Ram),
         m @ ("save" | "map" | "dbengine") => {
-            w.at(
-                entry,
-                format!("memory mode {m} is not available in strata yet; using ram"),
-            );
+            w.at(entry, format!("memory mode {m} is not available in strata yet; using ram"));
             Ok(MemoryMode::Ram)
         }
-        _ => {
-            Err(entry
-                .error("unknown memory mode (expected none, ram, alloc, save, map or dbengine)"))
-        }
+        _ => Err(entry.error("unknown memory mode (expected none, ram, alloc, save, map or dbengine)")),
     }
 }
 
@@ -160,40 +139,20 @@ mod tests {
     use super::*;
 
     fn e(v: &str) -> Entry {
-        Entry {
-            value: v.into(),
-            origin: "/x/netdata.conf".into(),
-            section: "global".into(),
-            key: "history".into(),
-        }
+        Entry { value: v.into(), origin: "/x/netdata.conf".into(), section: "global".into(), key: "history".into() }
     }
 
     #[test]
     fn numbers() {
         let mut w = Warnings::default();
-        assert_eq!(
-            number(&e("100"), 5, 200, OutOfRange::Clamp, &mut w).ok(),
-            Some(100)
-        );
-        assert_eq!(
-            number(&e("0x10"), 5, 200, OutOfRange::Clamp, &mut w).ok(),
-            Some(16)
-        );
+        assert_eq!(number(&e("100"), 5, 200, OutOfRange::Clamp, &mut w).ok(), Some(100));
+        assert_eq!(number(&e("0x10"), 5, 200, OutOfRange::Clamp, &mut w).ok(), Some(16));
         assert!(w.0.is_empty());
-        assert_eq!(
-            number(&e("1"), 5, 200, OutOfRange::Clamp, &mut w).ok(),
-            Some(5)
-        );
-        assert_eq!(
-            number(&e("900"), 5, 200, OutOfRange::Replace(7), &mut w).ok(),
-            Some(7)
-        );
+        assert_eq!(number(&e("1"), 5, 200, OutOfRange::Clamp, &mut w).ok(), Some(5));
+        assert_eq!(number(&e("900"), 5, 200, OutOfRange::Replace(7), &mut w).ok(), Some(7));
         assert_eq!(w.0.len(), 2);
         assert!(w.0[0].starts_with("/x/netdata.conf: [global] history: 1 is outside 5..=200"));
-        assert_eq!(
-            number(&e("60 secs"), 5, 200, OutOfRange::Clamp, &mut w).ok(),
-            Some(60)
-        );
+        assert_eq!(number(&e("60 secs"), 5, 200, OutOfRange::Clamp, &mut w).ok(), Some(60));
         assert!(w.0[2].contains("\"secs\""));
         let err = number(&e("abc"), 5, 200, OutOfRange::Clamp, &mut w).err();
         assert_eq!(

@@ -202,38 +202,24 @@ impl StreamConf {
 
     /// `[<api_key>]` exists, is enabled and has type `api`.
     pub fn api_key_enabled(&self, api_key: &str) -> bool {
-        self.section(api_key)
-            .is_some_and(StreamSection::api_key_enabled)
+        self.section(api_key).is_some_and(StreamSection::api_key_enabled)
     }
 
     /// `[<machine_guid>] enabled`, default yes.
     pub fn machine_enabled(&self, machine_guid: &str) -> bool {
-        self.section(machine_guid)
-            .and_then(|s| s.enabled)
-            .unwrap_or(true)
+        self.section(machine_guid).and_then(|s| s.enabled).unwrap_or(true)
     }
 
     /// Resolve memory mode, history, update every, health and postpone seconds for a host
     /// pushed with `api_key` and `machine_guid`.
-    pub fn host_settings(
-        &self,
-        api_key: &str,
-        machine_guid: &str,
-        global: &Global,
-        health: &Health,
-    ) -> HostSettings {
+    pub fn host_settings(&self, api_key: &str, machine_guid: &str, global: &Global, health: &Health) -> HostSettings {
         let k = self.section(api_key);
         let h = self.section(machine_guid);
 
-        let memory_mode = h
-            .and_then(|s| s.memory_mode)
-            .or(k.and_then(|s| s.default_memory_mode))
-            .unwrap_or(global.memory_mode);
-        let history = h
-            .and_then(|s| s.history)
-            .or(k.and_then(|s| s.default_history))
-            .unwrap_or(global.history)
-            .max(MIN_HISTORY);
+        let memory_mode =
+            h.and_then(|s| s.memory_mode).or(k.and_then(|s| s.default_memory_mode)).unwrap_or(global.memory_mode);
+        let history =
+            h.and_then(|s| s.history).or(k.and_then(|s| s.default_history)).unwrap_or(global.history).max(MIN_HISTORY);
         let update_every = h.and_then(|s| s.update_every);
         let mut health_setting = h
             .and_then(|s| s.health_enabled)
@@ -246,13 +232,7 @@ impl StreamConf {
             .and_then(|s| s.postpone_alarms_on_connect_secs)
             .or(k.and_then(|s| s.default_postpone_alarms_on_connect_secs))
             .unwrap_or(DEFAULT_POSTPONE_ALARMS_SECS);
-        HostSettings {
-            memory_mode,
-            history,
-            update_every,
-            health: health_setting,
-            postpone_alarms_secs,
-        }
+        HostSettings { memory_mode, history, update_every, health: health_setting, postpone_alarms_secs }
     }
 
     /// Resolve upstream forwarding for a host pushed with `api_key` and `machine_guid`:
@@ -261,14 +241,10 @@ impl StreamConf {
         let k = self.section(api_key);
         let h = self.section(machine_guid);
         let s = &self.sender;
-        let text = |hv: Option<&String>, kv: Option<&String>, d: &str| {
-            hv.or(kv).cloned().unwrap_or_else(|| d.to_string())
-        };
+        let text =
+            |hv: Option<&String>, kv: Option<&String>, d: &str| hv.or(kv).cloned().unwrap_or_else(|| d.to_string());
         ProxySettings {
-            enabled: h
-                .and_then(|h| h.proxy_enabled)
-                .or(k.and_then(|k| k.default_proxy_enabled))
-                .unwrap_or(s.enabled),
+            enabled: h.and_then(|h| h.proxy_enabled).or(k.and_then(|k| k.default_proxy_enabled)).unwrap_or(s.enabled),
             destination: text(
                 h.and_then(|h| h.proxy_destination.as_ref()),
                 k.and_then(|k| k.default_proxy_destination.as_ref()),
@@ -333,12 +309,8 @@ fn read_sender(section: &Section, w: &mut Warnings) -> Result<StreamSender, Conf
             "send charts matching" => s.send_charts_matching = e.value.clone(),
             "buffer size bytes" => s.buffer_size_bytes = reader::number_u64(e, w)?,
             "reconnect delay seconds" => s.reconnect_delay_secs = reader::number_u64(e, w)?,
-            "initial clock resync iterations" => {
-                s.initial_clock_resync_iterations = reader::number_u64(e, w)?
-            }
-            "ssl skip certificate verification" => {
-                s.ssl_skip_certificate_verification = reader::boolean(e)
-            }
+            "initial clock resync iterations" => s.initial_clock_resync_iterations = reader::number_u64(e, w)?,
+            "ssl skip certificate verification" => s.ssl_skip_certificate_verification = reader::boolean(e),
             "CApath" => s.ca_path = reader::path(e),
             "CAfile" => s.ca_file = reader::path(e),
             "enable compression" => s.enable_compression = reader::boolean(e),
@@ -347,10 +319,7 @@ fn read_sender(section: &Section, w: &mut Warnings) -> Result<StreamSender, Conf
     }
     if s.enabled && (s.destination.trim().is_empty() || s.api_key.trim().is_empty()) {
         if let Some(e) = section.get("enabled") {
-            w.at(
-                e,
-                "sending is disabled: [stream] destination and api key must both be set",
-            );
+            w.at(e, "sending is disabled: [stream] destination and api key must both be set");
         }
         s.enabled = false;
     }
@@ -360,10 +329,7 @@ fn read_sender(section: &Section, w: &mut Warnings) -> Result<StreamSender, Conf
 fn health(e: &Entry, w: &mut Warnings) -> Option<HealthSetting> {
     let h = HealthSetting::parse(&e.value);
     if h.is_none() {
-        w.at(
-            e,
-            "expected yes, no, auto or on demand; the value is ignored",
-        );
+        w.at(e, "expected yes, no, auto or on demand; the value is ignored");
     }
     h
 }
@@ -373,10 +339,7 @@ fn history(e: &Entry, w: &mut Warnings) -> Result<u32, ConfigError> {
 }
 
 fn read_section(section: &Section, w: &mut Warnings) -> Result<StreamSection, ConfigError> {
-    let mut s = StreamSection {
-        name: section.name.clone(),
-        ..StreamSection::default()
-    };
+    let mut s = StreamSection { name: section.name.clone(), ..StreamSection::default() };
     for (key, e) in &section.entries {
         let text = || Some(e.value.clone());
         match key.as_str() {
@@ -392,17 +355,13 @@ fn read_section(section: &Section, w: &mut Warnings) -> Result<StreamSection, Co
             "history" => s.history = Some(history(e, w)?),
             "default memory mode" => s.default_memory_mode = Some(reader::memory_mode(e, w)?),
             "memory mode" => s.memory_mode = Some(reader::memory_mode(e, w)?),
-            "update every" => {
-                s.update_every = Some(reader::number_u32(e, 1, 600, OutOfRange::Clamp, w)?)
-            }
+            "update every" => s.update_every = Some(reader::number_u32(e, 1, 600, OutOfRange::Clamp, w)?),
             "health enabled by default" => s.health_enabled_by_default = health(e, w),
             "health enabled" => s.health_enabled = health(e, w),
             "default postpone alarms on connect seconds" => {
                 s.default_postpone_alarms_on_connect_secs = Some(reader::number_u64(e, w)?)
             }
-            "postpone alarms on connect seconds" => {
-                s.postpone_alarms_on_connect_secs = Some(reader::number_u64(e, w)?)
-            }
+            "postpone alarms on connect seconds" => s.postpone_alarms_on_connect_secs = Some(reader::number_u64(e, w)?),
             "default proxy enabled" => s.default_proxy_enabled = Some(reader::boolean(e)),
             "default proxy destination" => s.default_proxy_destination = text(),
             "default proxy api key" => s.default_proxy_api_key = text(),
@@ -412,16 +371,11 @@ fn read_section(section: &Section, w: &mut Warnings) -> Result<StreamSection, Co
             "proxy api key" => s.proxy_api_key = text(),
             "proxy send charts matching" => s.proxy_send_charts_matching = text(),
             "host tags" => s.host_tags = text(),
-            "multiple connections" => w.push(format!(
-                "{} is ignored (as by Netdata since v1.21)",
-                e.location()
-            )),
+            "multiple connections" => w.push(format!("{} is ignored (as by Netdata since v1.21)", e.location())),
             "enable compression" => s.enable_compression = Some(reader::boolean(e)),
             "enable replication" => s.enable_replication = Some(reader::boolean(e)),
             "seconds to replicate" => s.seconds_to_replicate = Some(reader::number_u64(e, w)?),
-            "seconds per replication step" => {
-                s.seconds_per_replication_step = Some(reader::number_u64(e, w)?)
-            }
+            "seconds per replication step" => s.seconds_per_replication_step = Some(reader::number_u64(e, w)?),
             _ => w.unused(e),
         }
     }
@@ -496,13 +450,7 @@ mod tests {
     }
 
     fn globals() -> (Global, Health) {
-        (
-            Global {
-                hostname: "p".into(),
-                ..Global::default()
-            },
-            Health { enabled: true },
-        )
+        (Global { hostname: "p".into(), ..Global::default() }, Health { enabled: true })
     }
 
     #[test]
@@ -515,10 +463,7 @@ mod tests {
         assert_eq!((s.timeout_secs, s.default_port), (60, 19999));
         assert_eq!(s.send_charts_matching, "*");
         assert_eq!(s.buffer_size_bytes, 10_485_760);
-        assert_eq!(
-            (s.reconnect_delay_secs, s.initial_clock_resync_iterations),
-            (5, 60)
-        );
+        assert_eq!((s.reconnect_delay_secs, s.initial_clock_resync_iterations), (5, 60));
         assert!(!s.ssl_skip_certificate_verification);
         assert_eq!((s.ca_path.clone(), s.ca_file.clone()), (None, None));
         assert!(s.enable_compression);
@@ -541,12 +486,7 @@ mod tests {
         let c = read(&doc, &mut w);
         assert!(c.is_ok(), "{c:?}");
         assert!(c.is_ok_and(|c| !c.is_parent() && c.sections().count() == 0));
-        assert!(
-            w.0.iter()
-                .all(|w| w.contains("API_KEY") || w.contains("MACHINE_GUID")),
-            "{:?}",
-            w.0
-        );
+        assert!(w.0.iter().all(|w| w.contains("API_KEY") || w.contains("MACHINE_GUID")), "{:?}", w.0);
     }
 
     #[test]
@@ -563,15 +503,9 @@ mod tests {
         assert!(s.enabled);
         assert_eq!(s.destination, "tcp:parent:19999:SSL 10.0.0.1");
         assert_eq!(s.api_key, "k");
-        assert_eq!(
-            (s.timeout_secs, s.default_port, s.buffer_size_bytes),
-            (600, 1, 1_048_576)
-        );
+        assert_eq!((s.timeout_secs, s.default_port, s.buffer_size_bytes), (600, 1, 1_048_576));
         assert_eq!(s.send_charts_matching, "!apps.* *");
-        assert_eq!(
-            (s.reconnect_delay_secs, s.initial_clock_resync_iterations),
-            (16, 0)
-        );
+        assert_eq!((s.reconnect_delay_secs, s.initial_clock_resync_iterations), (16, 0));
         assert!(s.ssl_skip_certificate_verification);
         assert_eq!(s.ca_path, Some(PathBuf::from("/etc/ssl/certs/")));
         assert_eq!(s.ca_file, Some(PathBuf::from("/etc/ssl/certs/certs.pem")));
@@ -615,26 +549,14 @@ mod tests {
         assert_eq!(k.default_proxy_enabled, Some(true));
         assert_eq!(k.default_proxy_destination.as_deref(), Some("up:19999"));
         assert_eq!(k.default_proxy_api_key.as_deref(), Some(GUID));
-        assert_eq!(
-            k.default_proxy_send_charts_matching.as_deref(),
-            Some("system.*")
-        );
-        assert_eq!(
-            (k.enable_compression, k.enable_replication),
-            (Some(false), Some(false))
-        );
-        assert_eq!(
-            (k.seconds_to_replicate, k.seconds_per_replication_step),
-            (Some(86400), Some(600))
-        );
+        assert_eq!(k.default_proxy_send_charts_matching.as_deref(), Some("system.*"));
+        assert_eq!((k.enable_compression, k.enable_replication), (Some(false), Some(false)));
+        assert_eq!((k.seconds_to_replicate, k.seconds_per_replication_step), (Some(86400), Some(600)));
         let g = c.section(GUID).cloned().unwrap_or_default();
         assert_eq!(g.type_.as_deref(), Some("machine"));
         assert!(g.is_machine() && !g.api_key_enabled());
         assert_eq!(g.enabled, Some(false));
-        assert_eq!(
-            (g.history, g.memory_mode, g.update_every),
-            (Some(200), Some(MemoryMode::Ram), Some(2))
-        );
+        assert_eq!((g.history, g.memory_mode, g.update_every), (Some(200), Some(MemoryMode::Ram), Some(2)));
         assert_eq!(g.health_enabled, Some(HealthSetting::No));
         assert_eq!(g.postpone_alarms_on_connect_secs, Some(0));
         assert_eq!(g.proxy_enabled, Some(false));
@@ -708,15 +630,11 @@ mod tests {
         let s = c.host_settings(other_guid, other_guid, &global, &health);
         assert_eq!(s.health, HealthSetting::Yes);
         // Per key: a machine section with only some keys falls back key by key.
-        let text = format!(
-            "[{KEY}]\ndefault history = 100\nhealth enabled by default = auto\n[{GUID}]\nmemory mode = none\n"
-        );
+        let text =
+            format!("[{KEY}]\ndefault history = 100\nhealth enabled by default = auto\n[{GUID}]\nmemory mode = none\n");
         let (c, _) = conf(&text);
         let s = c.host_settings(KEY, GUID, &global, &health);
-        assert_eq!(
-            (s.history, s.memory_mode, s.health),
-            (100, MemoryMode::None, HealthSetting::No)
-        );
+        assert_eq!((s.history, s.memory_mode, s.health), (100, MemoryMode::None, HealthSetting::No));
         let text = format!("[{KEY}]\nhealth enabled by default = auto\n[{GUID}]\nhistory = 9\n");
         let (c, _) = conf(&text);
         let s = c.host_settings(KEY, GUID, &global, &health);
@@ -751,9 +669,7 @@ mod tests {
             }
         );
         assert!(p.active());
-        let (c, _) = conf(&format!(
-            "[{GUID}]\nproxy enabled = yes\nproxy destination = d\n"
-        ));
+        let (c, _) = conf(&format!("[{GUID}]\nproxy enabled = yes\nproxy destination = d\n"));
         let p = c.proxy_settings(KEY, GUID);
         assert!(p.enabled && !p.active());
     }
@@ -767,10 +683,7 @@ mod tests {
         assert_eq!(HealthSetting::parse("true"), None);
         let (global, health) = globals();
         let (c, w) = conf(&format!("[{KEY}]\nhealth enabled by default = maybe\n"));
-        assert_eq!(
-            c.host_settings(KEY, GUID, &global, &health).health,
-            HealthSetting::Yes
-        );
+        assert_eq!(c.host_settings(KEY, GUID, &global, &health).health, HealthSetting::Yes);
         assert_eq!(w.len(), 1);
     }
 
@@ -783,16 +696,12 @@ mod tests {
 
     #[test]
     fn warnings_for_unknown_and_ignored_keys() {
-        let (_, w) = conf(&format!(
-            "[stream]\nhostname = x\n[{KEY}]\nmultiple connections = allow\nbogus = 1\n"
-        ));
+        let (_, w) = conf(&format!("[stream]\nhostname = x\n[{KEY}]\nmultiple connections = allow\nbogus = 1\n"));
         assert_eq!(
             w,
             [
                 format!("{FILE}: [stream] hostname is not used by strata"),
-                format!(
-                    "{FILE}: [{KEY}] multiple connections is ignored (as by Netdata since v1.21)"
-                ),
+                format!("{FILE}: [{KEY}] multiple connections is ignored (as by Netdata since v1.21)"),
                 format!("{FILE}: [{KEY}] bogus is not used by strata"),
             ]
         );
@@ -807,11 +716,8 @@ mod tests {
                  API keys and machine GUIDs must be GUIDs (generate one with uuidgen)"
             )
         );
-        assert!(
-            err(&format!("[{KEY}]\ndefault memory mode = fast\n")).starts_with(&format!(
-                "{FILE}: [{KEY}] default memory mode = \"fast\": unknown memory mode"
-            ))
-        );
+        assert!(err(&format!("[{KEY}]\ndefault memory mode = fast\n"))
+            .starts_with(&format!("{FILE}: [{KEY}] default memory mode = \"fast\": unknown memory mode")));
         assert!(err(&format!("[{GUID}]\nmemory mode = RAM\n"))
             .contains("[aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee] memory mode"));
         assert_eq!(
@@ -822,8 +728,7 @@ mod tests {
             err("[stream]\ndefault port = x\n"),
             format!("{FILE}: [stream] default port = \"x\": not a port number")
         );
-        assert!(err("[stream]\ntimeout seconds = -\n")
-            .contains("[stream] timeout seconds = \"-\": not a number"));
+        assert!(err("[stream]\ntimeout seconds = -\n").contains("[stream] timeout seconds = \"-\": not a number"));
         // Not enabled: only a warning.
         let (_, w) = conf("[my-api-key]\nenabled = no\n");
         assert_eq!(w.len(), 1);

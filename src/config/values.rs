@@ -9,9 +9,7 @@
 /// `auto` or `on demand`. Everything else — including `1` — is false.
 pub fn parse_bool(value: &str) -> bool {
     let v = value.trim();
-    ["yes", "true", "on", "auto", "on demand"]
-        .iter()
-        .any(|t| v.eq_ignore_ascii_case(t))
+    ["yes", "true", "on", "auto", "on demand"].iter().any(|t| v.eq_ignore_ascii_case(t))
 }
 
 /// Result of [`parse_strtoll`]: the number and the text left after it.
@@ -39,8 +37,8 @@ pub fn parse_strtoll(s: &str) -> Option<LeadingNumber<'_>> {
     }
     let mut base = 10u32;
     if bytes.get(i) == Some(&b'0') {
-        let hex_prefix = matches!(bytes.get(i + 1), Some(b'x' | b'X'))
-            && bytes.get(i + 2).is_some_and(|c| c.is_ascii_hexdigit());
+        let hex_prefix =
+            matches!(bytes.get(i + 1), Some(b'x' | b'X')) && bytes.get(i + 2).is_some_and(|c| c.is_ascii_hexdigit());
         if hex_prefix {
             base = 16;
             i += 2;
@@ -68,10 +66,7 @@ pub fn parse_strtoll(s: &str) -> Option<LeadingNumber<'_>> {
     } else {
         magnitude as i64
     };
-    Some(LeadingNumber {
-        value,
-        rest: &s[i..],
-    })
+    Some(LeadingNumber { value, rest: &s[i..] })
 }
 
 /// Health-style duration in seconds: a number (decimals and exponents allowed) that
@@ -134,31 +129,10 @@ mod tests {
 
     #[test]
     fn booleans_follow_netdata() {
-        for t in [
-            "yes",
-            "YES",
-            "true",
-            "True",
-            "on",
-            "auto",
-            "on demand",
-            "On Demand",
-            " yes ",
-        ] {
+        for t in ["yes", "YES", "true", "True", "on", "auto", "on demand", "On Demand", " yes "] {
             assert!(parse_bool(t), "{t:?} must be true");
         }
-        for f in [
-            "no",
-            "false",
-            "off",
-            "1",
-            "0",
-            "",
-            "y",
-            "enabled",
-            "ondemand",
-            "yes please",
-        ] {
+        for f in ["no", "false", "off", "1", "0", "", "y", "enabled", "ondemand", "yes please"] {
             assert!(!parse_bool(f), "{f:?} must be false");
         }
     }

@@ -24,9 +24,7 @@ use thiserror::Error;
 use strata_storage::ChartStore;
 
 use super::collect;
-use super::names::{
-    chart_display_name, contains, lossy, sanitize_name, split_type_id, truncate_id,
-};
+use super::names::{chart_display_name, contains, lossy, sanitize_name, split_type_id, truncate_id};
 use super::{Algorithm, Chart, ChartType, Host, Label, MemoryMode, Variable};
 use crate::stream::command::{ChartLine, Command, DimensionLine, LabelValue, VariableScope};
 
@@ -194,14 +192,9 @@ impl ReceiverSession {
         match cmd {
             Command::Chart(line) => self.chart(host, &line).map(|()| None),
             Command::Dimension(line) => self.dimension(host, &line).map(|()| None),
-            Command::Begin {
-                chart,
-                microseconds,
-            } => {
+            Command::Begin { chart, microseconds } => {
                 let id = truncate_id(chart);
-                let idx = host
-                    .chart_idx(id)
-                    .ok_or_else(|| SessionError::UnknownChart(lossy(id)))?;
+                let idx = host.chart_idx(id).ok_or_else(|| SessionError::UnknownChart(lossy(id)))?;
                 if let Some(c) = host.charts.get_mut(idx) {
                     collect::begin(c, microseconds, now_us);
                 }
@@ -211,9 +204,7 @@ impl ReceiverSession {
             }
             Command::Set { dimension, value } => self.set(host, dimension, value).map(|()| None),
             Command::End => {
-                let idx = self
-                    .current_idx(host)
-                    .ok_or(SessionError::EndWithoutBegin)?;
+                let idx = self.current_idx(host).ok_or(SessionError::EndWithoutBegin)?;
                 self.current = None;
                 let Some(chart) = host.charts.get_mut(idx) else {
                     return Err(SessionError::EndWithoutBegin);
@@ -221,10 +212,8 @@ impl ReceiverSession {
                 let out = collect::end(chart, now_us);
                 self.completed_updates += 1;
                 self.points += out.values;
-                Ok((out.rejected > 0).then(|| SessionWarning::SlotsRejected {
-                    chart: chart.id.clone(),
-                    count: out.rejected,
-                }))
+                Ok((out.rejected > 0)
+                    .then(|| SessionWarning::SlotsRejected { chart: chart.id.clone(), count: out.rejected }))
             }
             Command::Flush => {
                 if let Some(c) = self.current.take().and_then(|i| host.charts.get_mut(i)) {
@@ -233,19 +222,12 @@ impl ReceiverSession {
                 Ok(None)
             }
             Command::Variable { scope, name, value } => self.variable(host, scope, name, value),
-            Command::Label {
-                name,
-                source,
-                value,
-            } => Ok(self.label(name, source, value)),
+            Command::Label { name, source, value } => Ok(self.label(name, source, value)),
             Command::Overwrite => {
                 host.labels = mem::take(&mut self.pending_host_labels);
                 Ok(None)
             }
-            Command::ClaimedId {
-                machine_guid,
-                claim_id,
-            } => {
+            Command::ClaimedId { machine_guid, claim_id } => {
                 if !machine_guid.eq_ignore_ascii_case(host.info.machine_guid.as_bytes()) {
                     return Ok(Some(SessionWarning::ClaimedIdForOtherHost {
                         claimed: lossy(machine_guid),
@@ -255,11 +237,7 @@ impl ReceiverSession {
                 host.claim_id = claim_id.map(lossy);
                 Ok(None)
             }
-            Command::ChartLabel {
-                name,
-                value,
-                source,
-            } => {
+            Command::ChartLabel { name, value, source } => {
                 self.require_version("CLABEL")?;
                 if self.current_idx(host).is_none() {
                     return Err(SessionError::ChartLabelWithoutChart);
@@ -267,20 +245,11 @@ impl ReceiverSession {
                 if name.is_empty() {
                     return Ok(Some(SessionWarning::MalformedChartLabel));
                 }
-                Ok(push_label(
-                    &mut self.pending_chart_labels,
-                    Label {
-                        name: lossy(name),
-                        value: lossy(value),
-                        source,
-                    },
-                ))
+                Ok(push_label(&mut self.pending_chart_labels, Label { name: lossy(name), value: lossy(value), source }))
             }
             Command::ChartLabelCommit => {
                 self.require_version("CLABEL_COMMIT")?;
-                let idx = self
-                    .current_idx(host)
-                    .ok_or(SessionError::ChartLabelCommitWithoutChart)?;
+                let idx = self.current_idx(host).ok_or(SessionError::ChartLabelCommitWithoutChart)?;
                 if self.pending_chart_labels.is_empty() {
                     return Err(SessionError::ChartLabelCommitNothingPending);
                 }
@@ -295,22 +264,16 @@ impl ReceiverSession {
 
     fn require_version(&self, keyword: &'static str) -> Result<(), SessionError> {
         if self.version < 4 {
-            return Err(SessionError::NotAtThisVersion {
-                keyword,
-                version: self.version,
-            });
+            return Err(SessionError::NotAtThisVersion { keyword, version: self.version });
         }
         Ok(())
     }
 
     fn chart(&mut self, host: &mut Host, line: &ChartLine<'_>) -> Result<(), SessionError> {
         let type_id = truncate_id(line.type_id);
-        let (ty, id) = split_type_id(type_id)
-            .ok_or_else(|| SessionError::InvalidChartId(lossy(line.type_id)))?;
+        let (ty, id) = split_type_id(type_id).ok_or_else(|| SessionError::InvalidChartId(lossy(line.type_id)))?;
         let update_every = match line.update_every {
-            Some(v) if v > 0 => u32::try_from(v)
-                .unwrap_or(u32::MAX)
-                .min(collect::MAX_UPDATE_EVERY),
+            Some(v) if v > 0 => u32::try_from(v).unwrap_or(u32::MAX).min(collect::MAX_UPDATE_EVERY),
             _ => self.update_every,
         };
         let (idx, is_new) = match host.chart_idx(type_id) {
@@ -320,8 +283,7 @@ impl ReceiverSession {
                     MemoryMode::Ram => ChartStore::ram(host.history, update_every),
                     MemoryMode::None => ChartStore::None,
                 };
-                host.charts
-                    .push(Chart::new(&lossy(type_id), update_every, store));
+                host.charts.push(Chart::new(&lossy(type_id), update_every, store));
                 let i = host.charts.len() - 1;
                 host.chart_index.insert(type_id.into(), i);
                 (i, true)
@@ -374,13 +336,7 @@ impl ReceiverSession {
     /// Sets chart `idx`'s display name, keeping `Host::chart_names` consistent. A name
     /// used by another chart is refused: a new chart then takes `fallback`, an existing
     /// one keeps its old name.
-    fn assign_chart_name(
-        host: &mut Host,
-        idx: usize,
-        desired: String,
-        fallback: String,
-        is_new: bool,
-    ) {
+    fn assign_chart_name(host: &mut Host, idx: usize, desired: String, fallback: String, is_new: bool) {
         let name = match host.chart_names.get(&desired) {
             Some(&owner) if owner != idx => {
                 if !is_new {
@@ -405,17 +361,13 @@ impl ReceiverSession {
     }
 
     fn dimension(&mut self, host: &mut Host, line: &DimensionLine<'_>) -> Result<(), SessionError> {
-        let idx = self
-            .current_idx(host)
-            .ok_or(SessionError::DimensionWithoutChart)?;
+        let idx = self.current_idx(host).ok_or(SessionError::DimensionWithoutChart)?;
         let Some(chart) = host.charts.get_mut(idx) else {
             return Err(SessionError::DimensionWithoutChart);
         };
         let id = truncate_id(line.id);
         if id.is_empty() {
-            return Err(SessionError::EmptyDimensionId {
-                chart: chart.id.clone(),
-            });
+            return Err(SessionError::EmptyDimensionId { chart: chart.id.clone() });
         }
         let algorithm = parse_algorithm(line.algorithm);
         let one_if_zero = |v: Option<i64>| match v {
@@ -440,18 +392,11 @@ impl ReceiverSession {
         Ok(())
     }
 
-    fn set(
-        &mut self,
-        host: &mut Host,
-        dimension: &[u8],
-        value: Option<i64>,
-    ) -> Result<(), SessionError> {
+    fn set(&mut self, host: &mut Host, dimension: &[u8], value: Option<i64>) -> Result<(), SessionError> {
         if dimension.is_empty() {
             return Err(SessionError::SetWithoutId);
         }
-        let idx = self
-            .current_idx(host)
-            .ok_or(SessionError::SetWithoutBegin)?;
+        let idx = self.current_idx(host).ok_or(SessionError::SetWithoutBegin)?;
         let Some(v) = value else {
             return Ok(()); // empty value: no-op, the dimension is not even looked up
         };
@@ -463,10 +408,7 @@ impl ReceiverSession {
             Some(d) if d.id.as_bytes() == id => self.hint,
             _ => chart
                 .dim_idx(id)
-                .ok_or_else(|| SessionError::UnknownDimension {
-                    dimension: lossy(id),
-                    chart: chart.id.clone(),
-                })?,
+                .ok_or_else(|| SessionError::UnknownDimension { dimension: lossy(id), chart: chart.id.clone() })?,
         };
         self.hint = di + 1;
         if let Some(d) = chart.dims.get_mut(di) {
@@ -513,23 +455,13 @@ impl ReceiverSession {
             return Some(SessionWarning::MalformedLabel);
         }
         let mut joined = String::new();
-        for w in (value.first..words.len())
-            .filter_map(|i| words.get(i))
-            .filter(|w| !w.is_empty())
-        {
+        for w in (value.first..words.len()).filter_map(|i| words.get(i)).filter(|w| !w.is_empty()) {
             if !joined.is_empty() {
                 joined.push(' ');
             }
             joined.push_str(&String::from_utf8_lossy(w));
         }
-        push_label(
-            &mut self.pending_host_labels,
-            Label {
-                name: lossy(name),
-                value: joined,
-                source,
-            },
-        )
+        push_label(&mut self.pending_host_labels, Label { name: lossy(name), value: joined, source })
     }
 }
 
@@ -545,11 +477,7 @@ mod tests {
     const T0: i64 = 1_000_300_000;
 
     fn host_with(mode: MemoryMode) -> Host {
-        let info = HostInfo {
-            machine_guid: GUID.into(),
-            hostname: "child1".into(),
-            ..Default::default()
-        };
+        let info = HostInfo { machine_guid: GUID.into(), hostname: "child1".into(), ..Default::default() };
         Host::new(info, mode, 100)
     }
 
@@ -562,12 +490,7 @@ mod tests {
     }
 
     fn num(w: Option<&[u8]>) -> Option<i64> {
-        w.filter(|w| !w.is_empty()).map(|w| {
-            std::str::from_utf8(w)
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0)
-        })
+        w.filter(|w| !w.is_empty()).map(|w| std::str::from_utf8(w).ok().and_then(|s| s.parse().ok()).unwrap_or(0))
     }
 
     /// `CHART` with positional fields (missing ones are `None`).
@@ -602,10 +525,7 @@ mod tests {
     }
 
     fn begin(chart: &[u8], microseconds: u64) -> Command<'_> {
-        Command::Begin {
-            chart,
-            microseconds,
-        }
+        Command::Begin { chart, microseconds }
     }
 
     fn set(dimension: &[u8], value: Option<i64>) -> Command<'_> {
@@ -616,10 +536,7 @@ mod tests {
         Command::Label {
             name: words[1],
             source: num(words.get(2).copied()).unwrap_or(0),
-            value: LabelValue {
-                words: Words::from_slice(words),
-                first: 3,
-            },
+            value: LabelValue { words: Words::from_slice(words), first: 3 },
         }
     }
 
@@ -653,26 +570,9 @@ mod tests {
     fn p1_to_p11() -> (ReceiverSession, Host) {
         let (mut s, mut h) = (sess(), host());
         p1(&mut s, &mut h);
-        ok(
-            &mut s,
-            &mut h,
-            dim(&[
-                b"user",
-                b"user",
-                b"percentage-of-incremental-row",
-                b"1",
-                b"1",
-                b"  ",
-            ]),
-            T0,
-        );
+        ok(&mut s, &mut h, dim(&[b"user", b"user", b"percentage-of-incremental-row", b"1", b"1", b"  "]), T0);
         ok(&mut s, &mut h, dim(&[b"system"]), T0);
-        ok(
-            &mut s,
-            &mut h,
-            dim(&[b"nice", b"", b"bogus", b"0", b"0", b" hidden noreset"]),
-            T0,
-        );
+        ok(&mut s, &mut h, dim(&[b"nice", b"", b"bogus", b"0", b"0", b" hidden noreset"]), T0);
         ok(&mut s, &mut h, begin(b"system.cpu", 0), T0);
         ok(&mut s, &mut h, set(b"user", Some(12345)), T0);
         ok(&mut s, &mut h, set(b"system", Some(0x1F)), T0);
@@ -688,10 +588,7 @@ mod tests {
         let (mut s, mut h) = (sess(), host());
         p1(&mut s, &mut h);
         let c = h.chart("system.cpu").unwrap();
-        assert_eq!(
-            (c.type_.as_str(), c.id.as_str(), c.name.as_str()),
-            ("system", "system.cpu", "system.cpu")
-        );
+        assert_eq!((c.type_.as_str(), c.id.as_str(), c.name.as_str()), ("system", "system.cpu", "system.cpu"));
         assert_eq!(
             (c.title.as_str(), c.units.as_str(), c.family.as_str()),
             ("Total CPU utilization", "percentage", "cpu")
@@ -701,17 +598,11 @@ mod tests {
             ("system.cpu", ChartType::Stacked, 100, 1)
         );
         assert!(!c.obsolete && !c.detail && !c.store_first && !c.hidden);
-        assert_eq!(
-            (c.plugin.as_str(), c.module.as_deref()),
-            ("proc.plugin", Some("/proc/stat"))
-        );
+        assert_eq!((c.plugin.as_str(), c.module.as_deref()), ("proc.plugin", Some("/proc/stat")));
         assert!(c.clock.resync);
         assert_eq!(s.current_chart(), Some(0));
         assert!(matches!(c.store, ChartStore::Ram(_)));
-        assert_eq!(
-            h.chart_by_name("system.cpu").map(|c| c.id.as_str()),
-            Some("system.cpu")
-        );
+        assert_eq!(h.chart_by_name("system.cpu").map(|c| c.id.as_str()), Some("system.cpu"));
     }
 
     #[test]
@@ -720,49 +611,24 @@ mod tests {
         let c = h.chart("system.cpu").unwrap();
         let user = c.dim("user").unwrap();
         assert_eq!(
-            (
-                user.name.as_str(),
-                user.algorithm,
-                user.multiplier,
-                user.divisor
-            ),
+            (user.name.as_str(), user.algorithm, user.multiplier, user.divisor),
             ("user", Algorithm::PercentageOfIncrementalRow, 1, 1)
         );
         assert!(!user.hidden && !user.obsolete && !user.noreset);
         let system = c.dim("system").unwrap();
         assert_eq!(
-            (
-                system.name.as_str(),
-                system.algorithm,
-                system.multiplier,
-                system.divisor
-            ),
+            (system.name.as_str(), system.algorithm, system.multiplier, system.divisor),
             ("system", Algorithm::Absolute, 1, 1)
         );
         let nice = c.dim("nice").unwrap();
         assert_eq!(
-            (
-                nice.name.as_str(),
-                nice.algorithm,
-                nice.multiplier,
-                nice.divisor
-            ),
+            (nice.name.as_str(), nice.algorithm, nice.multiplier, nice.divisor),
             ("nice", Algorithm::Absolute, 1, 1)
         );
         assert!(nice.hidden && nice.noreset && !nice.obsolete);
         // P6–P11: baseline only.
-        assert_eq!(
-            (
-                user.last_collected,
-                system.last_collected,
-                nice.last_collected
-            ),
-            (12345, 31, 8)
-        );
-        assert_eq!(
-            (user.state.count, system.state.count, nice.state.count),
-            (1, 1, 1)
-        );
+        assert_eq!((user.last_collected, system.last_collected, nice.last_collected), (12345, 31, 8));
+        assert_eq!((user.state.count, system.state.count, nice.state.count), (1, 1, 1));
         assert_eq!(c.store.last_time(), None);
         assert_eq!(c.clock.last_collected_ut, 1_000_500_000);
         assert_eq!((s.completed_updates, s.current_chart()), (1, None));
@@ -771,35 +637,15 @@ mod tests {
     #[test]
     fn p12_p13_p18_p19_stateful_fatals() {
         let (_, mut h) = p1_to_p11();
-        assert_eq!(
-            sess().apply(&mut h, set(b"user", Some(1)), T0),
-            Err(SessionError::SetWithoutBegin)
-        );
-        let e = sess()
-            .apply(&mut h, begin(b"system.nosuch", 1_000_000), T0)
-            .unwrap_err();
+        assert_eq!(sess().apply(&mut h, set(b"user", Some(1)), T0), Err(SessionError::SetWithoutBegin));
+        let e = sess().apply(&mut h, begin(b"system.nosuch", 1_000_000), T0).unwrap_err();
         assert_eq!(e, SessionError::UnknownChart("system.nosuch".into()));
-        assert_eq!(
-            e.to_string(),
-            "BEGIN on chart 'system.nosuch' which does not exist"
-        );
-        assert_eq!(
-            sess().apply(&mut h, Command::End, T0),
-            Err(SessionError::EndWithoutBegin)
-        );
-        assert_eq!(
-            sess().apply(&mut h, dim(&[b"x"]), T0),
-            Err(SessionError::DimensionWithoutChart)
-        );
-        assert_eq!(
-            sess().apply(&mut h, set(b"", Some(1)), T0),
-            Err(SessionError::SetWithoutId)
-        );
+        assert_eq!(e.to_string(), "BEGIN on chart 'system.nosuch' which does not exist");
+        assert_eq!(sess().apply(&mut h, Command::End, T0), Err(SessionError::EndWithoutBegin));
+        assert_eq!(sess().apply(&mut h, dim(&[b"x"]), T0), Err(SessionError::DimensionWithoutChart));
+        assert_eq!(sess().apply(&mut h, set(b"", Some(1)), T0), Err(SessionError::SetWithoutId));
         // An empty value outside a block is still FATAL.
-        assert_eq!(
-            sess().apply(&mut h, set(b"x", None), T0),
-            Err(SessionError::SetWithoutBegin)
-        );
+        assert_eq!(sess().apply(&mut h, set(b"x", None), T0), Err(SessionError::SetWithoutBegin));
     }
 
     #[test]
@@ -818,38 +664,24 @@ mod tests {
         let expect = [(0usize, 0.0), (1, 1.0), (2, 0.0)];
         for (col, e) in expect {
             match c.store.get(col, 1001) {
-                Sample::Value { value, reset } => assert!(
-                    (value - e).abs() < 1e-6 && reset,
-                    "col {col}: {value} {reset}"
-                ),
+                Sample::Value { value, reset } => {
+                    assert!((value - e).abs() < 1e-6 && reset, "col {col}: {value} {reset}")
+                }
                 Sample::Gap => panic!("col {col}: gap"),
             }
         }
         assert_eq!((s.completed_updates, s.points), (2, 3));
         // Resync is now clear: a plausible child value is used as is.
-        ok(
-            &mut s,
-            &mut h,
-            begin(b"system.cpu", 1_000_000),
-            1_002_950_000,
-        );
+        ok(&mut s, &mut h, begin(b"system.cpu", 1_000_000), 1_002_950_000);
         assert_eq!(h.charts[0].clock.interval_ut, 1_000_000);
     }
 
     #[test]
     fn p15_to_p17_unknown_dimension_and_saturated_value() {
         let (mut s, mut h) = p1_to_p11();
-        ok(
-            &mut s,
-            &mut h,
-            begin(b"system.cpu", 1_000_000),
-            T0 + 1_000_000,
-        );
+        ok(&mut s, &mut h, begin(b"system.cpu", 1_000_000), T0 + 1_000_000);
         let e = s.apply(&mut h, set(b"nosuchdim", Some(7)), T0).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "SET to dimension 'nosuchdim' which does not exist on chart 'system.cpu'"
-        );
+        assert_eq!(e.to_string(), "SET to dimension 'nosuchdim' which does not exist on chart 'system.cpu'");
         let (mut s, mut h) = p1_to_p11();
         ok(&mut s, &mut h, begin(b"system.cpu", 0), T0 + 1_000_000);
         ok(&mut s, &mut h, set(b"user", Some(i64::MAX)), T0);
@@ -862,55 +694,22 @@ mod tests {
         ok(
             &mut s,
             &mut h,
-            chart(&[
-                b"apps.cpu",
-                b"apps.cpu_total",
-                b"Apps CPU",
-                b"percent",
-                b"",
-                b"",
-                b"",
-                b"",
-                b"",
-                b"",
-                b"",
-                b"",
-            ]),
+            chart(&[b"apps.cpu", b"apps.cpu_total", b"Apps CPU", b"percent", b"", b"", b"", b"", b"", b"", b"", b""]),
             T0,
         );
         let c = h.chart("apps.cpu").unwrap();
-        assert_eq!(
-            (c.name.as_str(), c.family.as_str(), c.context.as_str()),
-            ("apps.cpu_total", "apps", "apps.cpu")
-        );
-        assert_eq!(
-            (c.chart_type, c.priority, c.update_every),
-            (ChartType::Line, 1000, 1)
-        );
+        assert_eq!((c.name.as_str(), c.family.as_str(), c.context.as_str()), ("apps.cpu_total", "apps", "apps.cpu"));
+        assert_eq!((c.chart_type, c.priority, c.update_every), (ChartType::Line, 1000, 1));
         assert!(!c.obsolete && !c.detail && !c.store_first);
-        assert_eq!(
-            (c.plugin.as_str(), c.module.as_deref()),
-            ("127.0.0.1:40000", Some(""))
-        );
+        assert_eq!((c.plugin.as_str(), c.module.as_deref()), ("127.0.0.1:40000", Some("")));
         ok(&mut s, &mut h, chart(&[b"apps.mem"]), T0);
         let c = h.chart("apps.mem").unwrap();
         assert_eq!(
-            (
-                c.title.as_str(),
-                c.units.as_str(),
-                c.family.as_str(),
-                c.context.as_str()
-            ),
+            (c.title.as_str(), c.units.as_str(), c.family.as_str(), c.context.as_str()),
             ("", "unknown", "apps", "apps.mem")
         );
-        assert_eq!(
-            (c.chart_type, c.priority, c.update_every),
-            (ChartType::Line, 1000, 1)
-        );
-        assert_eq!(
-            (c.plugin.as_str(), c.module.as_deref()),
-            ("127.0.0.1:40000", None)
-        );
+        assert_eq!((c.chart_type, c.priority, c.update_every), (ChartType::Line, 1000, 1));
+        assert_eq!((c.plugin.as_str(), c.module.as_deref()), ("127.0.0.1:40000", None));
         assert_eq!(s.current_chart(), Some(1));
         // Units sent empty stay empty.
         ok(&mut s, &mut h, chart(&[b"apps.x", b"", b"", b""]), T0);
@@ -933,25 +732,11 @@ mod tests {
         ok(
             &mut s,
             &mut h,
-            chart(&[
-                b"a.b",
-                b"my name",
-                b"t",
-                b"u",
-                b"",
-                b"",
-                b"area",
-                b"-5",
-                b"0",
-                b"obsolete hidden",
-            ]),
+            chart(&[b"a.b", b"my name", b"t", b"u", b"", b"", b"area", b"-5", b"0", b"obsolete hidden"]),
             T0,
         );
         let c = h.chart("a.b").unwrap();
-        assert_eq!(
-            (c.name.as_str(), c.chart_type, c.priority, c.update_every),
-            ("a.my_name", ChartType::Area, -5, 1)
-        );
+        assert_eq!((c.name.as_str(), c.chart_type, c.priority, c.update_every), ("a.my_name", ChartType::Area, -5, 1));
         assert!(c.obsolete && c.hidden && !c.detail && !c.store_first);
         assert!(h.chart_by_name("a.my_name").is_some());
         ok(
@@ -969,13 +754,7 @@ mod tests {
         );
         let d = h.chart("a.b").unwrap().dim("d").unwrap();
         assert_eq!(
-            (
-                d.name.as_str(),
-                d.algorithm,
-                d.multiplier,
-                d.divisor,
-                d.noreset
-            ),
+            (d.name.as_str(), d.algorithm, d.multiplier, d.divisor, d.noreset),
             ("D", Algorithm::Incremental, -8, 1024, true)
         );
         // Options missing: hidden unchanged, the others cleared.
@@ -983,14 +762,7 @@ mod tests {
         let c = h.chart("a.b").unwrap();
         assert!(c.hidden && !c.obsolete);
         // Options present without `hidden`: cleared.
-        ok(
-            &mut s,
-            &mut h,
-            chart(&[
-                b"a.b", b"my name", b"", b"", b"", b"", b"", b"", b"", b"detail",
-            ]),
-            T0,
-        );
+        ok(&mut s, &mut h, chart(&[b"a.b", b"my name", b"", b"", b"", b"", b"", b"", b"", b"detail"]), T0);
         let c = h.chart("a.b").unwrap();
         assert!(!c.hidden && c.detail);
     }
@@ -999,39 +771,23 @@ mod tests {
     fn p24_invalid_chart_ids_are_fatal() {
         let (mut s, mut h) = (sess(), host());
         for id in [&b"nodot"[..], b".x", b"x."] {
-            assert!(matches!(
-                s.apply(&mut h, chart(&[id, b"x"]), T0),
-                Err(SessionError::InvalidChartId(_))
-            ));
+            assert!(matches!(s.apply(&mut h, chart(&[id, b"x"]), T0), Err(SessionError::InvalidChartId(_))));
         }
         assert!(h.charts.is_empty());
         let e = s.apply(&mut h, dim(&[b""]), T0);
         assert_eq!(e, Err(SessionError::DimensionWithoutChart));
         ok(&mut s, &mut h, chart(&[b"a.b"]), T0);
-        assert_eq!(
-            s.apply(&mut h, dim(&[b""]), T0),
-            Err(SessionError::EmptyDimensionId {
-                chart: "a.b".into()
-            })
-        );
+        assert_eq!(s.apply(&mut h, dim(&[b""]), T0), Err(SessionError::EmptyDimensionId { chart: "a.b".into() }));
     }
 
     #[test]
     fn p26_to_p32_variables() {
         let (mut s, mut h) = (sess(), host());
         let var = |scope, name: &'static [u8], value| Command::Variable { scope, name, value };
-        ok(
-            &mut s,
-            &mut h,
-            var(VariableScope::Host, b"max_conn", 100.0),
-            T0,
-        );
+        ok(&mut s, &mut h, var(VariableScope::Host, b"max_conn", 100.0), T0);
         assert_eq!(h.variable("max_conn"), Some(100.0));
         let w = s.apply(&mut h, var(VariableScope::Chart, b"x", 1.0), T0);
-        assert_eq!(
-            w,
-            Ok(Some(SessionWarning::ChartVariableWithoutChart("x".into())))
-        );
+        assert_eq!(w, Ok(Some(SessionWarning::ChartVariableWithoutChart("x".into()))));
         ok(&mut s, &mut h, var(VariableScope::Auto, b"free", 3.0), T0);
         assert_eq!(h.variable("free"), Some(3.0));
         ok(&mut s, &mut h, chart(&[b"a.b"]), T0);
@@ -1043,63 +799,29 @@ mod tests {
         ok(&mut s, &mut h, var(VariableScope::Host, b"e", 12.0), T0);
         assert_eq!(h.variable("e"), Some(12.0));
         assert_eq!(h.variables.len(), 3);
-        assert_eq!(
-            s.apply(&mut h, var(VariableScope::Auto, b"", 1.0), T0),
-            Err(SessionError::VariableWithoutName)
-        );
+        assert_eq!(s.apply(&mut h, var(VariableScope::Auto, b"", 1.0), T0), Err(SessionError::VariableWithoutName));
     }
 
     #[test]
     fn p33_to_p37_labels() {
         let (mut s, mut h) = (sess(), host());
-        ok(
-            &mut s,
-            &mut h,
-            label(&[b"LABEL", b"_os_name", b"1", b"Debian GNU/Linux"]),
-            T0,
-        );
-        ok(
-            &mut s,
-            &mut h,
-            label(&[b"LABEL", b"_k", b"0", b"two", b"words"]),
-            T0,
-        );
-        assert_eq!(
-            s.apply(&mut h, label(&[b"LABEL", b"k", b"1"]), T0),
-            Ok(Some(SessionWarning::MalformedLabel))
-        );
-        ok(
-            &mut s,
-            &mut h,
-            label(&[b"LABEL", b"_k", b"3", b"last", b"wins"]),
-            T0,
-        );
+        ok(&mut s, &mut h, label(&[b"LABEL", b"_os_name", b"1", b"Debian GNU/Linux"]), T0);
+        ok(&mut s, &mut h, label(&[b"LABEL", b"_k", b"0", b"two", b"words"]), T0);
+        assert_eq!(s.apply(&mut h, label(&[b"LABEL", b"k", b"1"]), T0), Ok(Some(SessionWarning::MalformedLabel)));
+        ok(&mut s, &mut h, label(&[b"LABEL", b"_k", b"3", b"last", b"wins"]), T0);
         assert_eq!(s.pending_host_labels().len(), 2);
         assert!(h.labels.is_empty(), "nothing applied before OVERWRITE");
         ok(&mut s, &mut h, Command::Overwrite, T0);
         let expect = vec![
-            Label {
-                name: "_os_name".into(),
-                value: "Debian GNU/Linux".into(),
-                source: 1,
-            },
-            Label {
-                name: "_k".into(),
-                value: "last wins".into(),
-                source: 3,
-            },
+            Label { name: "_os_name".into(), value: "Debian GNU/Linux".into(), source: 1 },
+            Label { name: "_k".into(), value: "last wins".into(), source: 3 },
         ];
         assert_eq!(h.labels, expect);
         assert!(s.pending_host_labels().is_empty());
         ok(&mut s, &mut h, Command::Overwrite, T0);
         assert!(h.labels.is_empty());
         // Words are joined with single spaces, no trailing space.
-        ok(
-            &mut s,
-            &mut h,
-            label(&[b"LABEL", b"_k", b"0", b"two", b"words"]),
-            T0,
-        );
+        ok(&mut s, &mut h, label(&[b"LABEL", b"_k", b"0", b"two", b"words"]), T0);
         assert_eq!(s.pending_host_labels()[0].value, "two words");
     }
 
@@ -1107,51 +829,23 @@ mod tests {
     fn p38_to_p40_claimed_id() {
         let (mut s, mut h) = (sess(), host());
         let claim = b"bbbbbbbb-1111-2222-3333-444444444444";
-        ok(
-            &mut s,
-            &mut h,
-            Command::ClaimedId {
-                machine_guid: GUID.as_bytes(),
-                claim_id: Some(claim),
-            },
-            T0,
-        );
-        assert_eq!(
-            h.claim_id.as_deref(),
-            Some("bbbbbbbb-1111-2222-3333-444444444444")
-        );
-        ok(
-            &mut s,
-            &mut h,
-            Command::ClaimedId {
-                machine_guid: GUID.as_bytes(),
-                claim_id: None,
-            },
-            T0,
-        );
+        ok(&mut s, &mut h, Command::ClaimedId { machine_guid: GUID.as_bytes(), claim_id: Some(claim) }, T0);
+        assert_eq!(h.claim_id.as_deref(), Some("bbbbbbbb-1111-2222-3333-444444444444"));
+        ok(&mut s, &mut h, Command::ClaimedId { machine_guid: GUID.as_bytes(), claim_id: None }, T0);
         assert_eq!(h.claim_id, None);
         ok(
             &mut s,
             &mut h,
-            Command::ClaimedId {
-                machine_guid: b"AAAAAAAA-0000-0000-0000-000000000001",
-                claim_id: Some(claim),
-            },
+            Command::ClaimedId { machine_guid: b"AAAAAAAA-0000-0000-0000-000000000001", claim_id: Some(claim) },
             T0,
         );
         assert!(h.claim_id.is_some(), "GUID compared case-insensitively");
         let w = s.apply(
             &mut h,
-            Command::ClaimedId {
-                machine_guid: b"aaaaaaaa-0000-0000-0000-000000000009",
-                claim_id: None,
-            },
+            Command::ClaimedId { machine_guid: b"aaaaaaaa-0000-0000-0000-000000000009", claim_id: None },
             T0,
         );
-        assert!(matches!(
-            w,
-            Ok(Some(SessionWarning::ClaimedIdForOtherHost { .. }))
-        ));
+        assert!(matches!(w, Ok(Some(SessionWarning::ClaimedIdForOtherHost { .. }))));
         assert!(h.claim_id.is_some(), "ignored");
     }
 
@@ -1159,32 +853,16 @@ mod tests {
     fn p46_to_p48_chart_labels() {
         let (mut s, mut h) = (sess(), host());
         ok(&mut s, &mut h, chart(&[b"a.c"]), T0);
-        let cl = |name: &'static [u8], value: &'static [u8], source| Command::ChartLabel {
-            name,
-            value,
-            source,
-        };
+        let cl = |name: &'static [u8], value: &'static [u8], source| Command::ChartLabel { name, value, source };
         assert_eq!(
             s.apply(&mut h, cl(b"k", b"v", 1), T0),
-            Err(SessionError::NotAtThisVersion {
-                keyword: "CLABEL",
-                version: 3
-            })
+            Err(SessionError::NotAtThisVersion { keyword: "CLABEL", version: 3 })
         );
         let mut s = ReceiverSession::new(4, "127.0.0.1:40000", 1);
-        assert_eq!(
-            s.apply(&mut h, cl(b"k", b"v", 2), T0),
-            Err(SessionError::ChartLabelWithoutChart)
-        );
-        assert_eq!(
-            s.apply(&mut h, Command::ChartLabelCommit, T0),
-            Err(SessionError::ChartLabelCommitWithoutChart)
-        );
+        assert_eq!(s.apply(&mut h, cl(b"k", b"v", 2), T0), Err(SessionError::ChartLabelWithoutChart));
+        assert_eq!(s.apply(&mut h, Command::ChartLabelCommit, T0), Err(SessionError::ChartLabelCommitWithoutChart));
         ok(&mut s, &mut h, chart(&[b"a.c"]), T0);
-        assert_eq!(
-            s.apply(&mut h, Command::ChartLabelCommit, T0),
-            Err(SessionError::ChartLabelCommitNothingPending)
-        );
+        assert_eq!(s.apply(&mut h, Command::ChartLabelCommit, T0), Err(SessionError::ChartLabelCommitNothingPending));
         ok(&mut s, &mut h, cl(b"k", b"v", 2), T0);
         ok(&mut s, &mut h, cl(b"k2", b"v2", 1), T0);
         ok(&mut s, &mut h, Command::ChartLabelCommit, T0);
@@ -1192,16 +870,8 @@ mod tests {
         assert_eq!(
             labels,
             &vec![
-                Label {
-                    name: "k".into(),
-                    value: "v".into(),
-                    source: 2
-                },
-                Label {
-                    name: "k2".into(),
-                    value: "v2".into(),
-                    source: 1
-                },
+                Label { name: "k".into(), value: "v".into(), source: 2 },
+                Label { name: "k2".into(), value: "v2".into(), source: 1 },
             ]
         );
         assert!(s.pending_chart_labels().is_empty());
@@ -1219,22 +889,13 @@ mod tests {
         ok(&mut s, &mut h, set(b"user", Some(5)), t1);
         ok(&mut s, &mut h, Command::Flush, t1);
         assert_eq!(s.current_chart(), None);
-        assert_eq!(
-            s.apply(&mut h, set(b"user", Some(5)), t1),
-            Err(SessionError::SetWithoutBegin)
-        );
+        assert_eq!(s.apply(&mut h, set(b"user", Some(5)), t1), Err(SessionError::SetWithoutBegin));
         ok(&mut s, &mut h, begin(b"system.cpu", 0), t1);
         ok(&mut s, &mut h, set(b"system", Some(3)), t1);
         ok(&mut s, &mut h, Command::End, t1);
         let c = &h.charts[0];
         assert_eq!(c.store.get(0, 1001), Sample::Gap, "user was flushed: gap");
-        assert_eq!(
-            c.store.get(1, 1001),
-            Sample::Value {
-                value: 3.0,
-                reset: false
-            }
-        );
+        assert_eq!(c.store.get(1, 1001), Sample::Value { value: 3.0, reset: false });
         assert_eq!(c.dims[0].state.count, 1);
     }
 
@@ -1263,10 +924,7 @@ mod tests {
         ok(&mut s, &mut h, begin(b"a.b", 0), T0);
         ok(&mut s, &mut h, set(b"a=b", Some(5)), T0);
         assert_eq!(h.charts[0].dims[0].state.value, 5);
-        assert!(matches!(
-            s.apply(&mut h, begin(b"system.cpu 100", 0), T0),
-            Err(SessionError::UnknownChart(_))
-        ));
+        assert!(matches!(s.apply(&mut h, begin(b"system.cpu 100", 0), T0), Err(SessionError::UnknownChart(_))));
     }
 
     #[test]
@@ -1274,17 +932,9 @@ mod tests {
         let (mut s, mut h) = (sess(), host());
         ok(&mut s, &mut h, chart(&[b"a.x", b"foo"]), T0);
         ok(&mut s, &mut h, chart(&[b"a.y", b"foo"]), T0);
-        assert_eq!(
-            h.chart("a.y").unwrap().name,
-            "a.y",
-            "new chart falls back to its id"
-        );
+        assert_eq!(h.chart("a.y").unwrap().name, "a.y", "new chart falls back to its id");
         ok(&mut s, &mut h, chart(&[b"a.x", b"y"]), T0);
-        assert_eq!(
-            h.chart("a.x").unwrap().name,
-            "a.foo",
-            "taken: old name kept"
-        );
+        assert_eq!(h.chart("a.x").unwrap().name, "a.foo", "taken: old name kept");
         ok(&mut s, &mut h, chart(&[b"a.x", b"bar"]), T0);
         assert_eq!(h.chart("a.x").unwrap().name, "a.bar");
         assert!(h.chart_by_name("a.foo").is_none());
@@ -1295,54 +945,25 @@ mod tests {
     #[test]
     fn redefinition_updates_every_field_and_update_every_resets_the_clock() {
         let (mut s, mut h) = (sess(), host());
-        ok(
-            &mut s,
-            &mut h,
-            chart(&[b"a.b", b"", b"t1", b"u1", b"f1", b"c1", b"line", b"1", b"1"]),
-            T0,
-        );
+        ok(&mut s, &mut h, chart(&[b"a.b", b"", b"t1", b"u1", b"f1", b"c1", b"line", b"1", b"1"]), T0);
         ok(&mut s, &mut h, dim(&[b"d"]), T0);
         ok(&mut s, &mut h, begin(b"a.b", 0), T0);
         ok(&mut s, &mut h, set(b"d", Some(1)), T0);
         ok(&mut s, &mut h, Command::End, T0);
-        ok(
-            &mut s,
-            &mut h,
-            chart(&[b"a.b", b"", b"t2", b"u2", b"f2", b"c2", b"area", b"2", b"5"]),
-            T0,
-        );
+        ok(&mut s, &mut h, chart(&[b"a.b", b"", b"t2", b"u2", b"f2", b"c2", b"area", b"2", b"5"]), T0);
         let c = h.chart("a.b").unwrap();
         assert_eq!(
-            (
-                c.title.as_str(),
-                c.units.as_str(),
-                c.family.as_str(),
-                c.context.as_str()
-            ),
+            (c.title.as_str(), c.units.as_str(), c.family.as_str(), c.context.as_str()),
             ("t2", "u2", "f2", "c2")
         );
-        assert_eq!(
-            (c.chart_type, c.priority, c.update_every),
-            (ChartType::Area, 2, 5)
-        );
+        assert_eq!((c.chart_type, c.priority, c.update_every), (ChartType::Area, 2, 5));
         assert_eq!(c.clock.done_count, 0, "clock reset");
         assert!(matches!(&c.store, ChartStore::Ram(r) if r.update_every() == 5));
         assert_eq!(c.dims.len(), 1, "dimensions survive a redefinition");
-        ok(
-            &mut s,
-            &mut h,
-            dim(&[b"d", b"D", b"incremental", b"2", b"3", b"hidden"]),
-            T0,
-        );
+        ok(&mut s, &mut h, dim(&[b"d", b"D", b"incremental", b"2", b"3", b"hidden"]), T0);
         let d = h.chart("a.b").unwrap().dim("d").unwrap();
         assert_eq!(
-            (
-                d.name.as_str(),
-                d.algorithm,
-                d.multiplier,
-                d.divisor,
-                d.hidden
-            ),
+            (d.name.as_str(), d.algorithm, d.multiplier, d.divisor, d.hidden),
             ("D", Algorithm::Incremental, 2, 3, true)
         );
     }
@@ -1374,10 +995,7 @@ mod tests {
         let (mut s, mut h) = (sess(), host());
         let mut now = T0;
         let cmds = [
-            Command::ClaimedId {
-                machine_guid: GUID.as_bytes(),
-                claim_id: None,
-            },
+            Command::ClaimedId { machine_guid: GUID.as_bytes(), claim_id: None },
             label(&[b"LABEL", b"_os_name", b"1", b"Debian GNU/Linux"]),
             label(&[b"LABEL", b"_is_parent", b"1", b"false"]),
             Command::Overwrite,
@@ -1389,29 +1007,10 @@ mod tests {
         ok(
             &mut s,
             &mut h,
-            dim(&[
-                b"guest_nice",
-                b"guest_nice",
-                b"percentage-of-incremental-row",
-                b"1",
-                b"1",
-                b"  ",
-            ]),
+            dim(&[b"guest_nice", b"guest_nice", b"percentage-of-incremental-row", b"1", b"1", b"  "]),
             now,
         );
-        ok(
-            &mut s,
-            &mut h,
-            dim(&[
-                b"user",
-                b"user",
-                b"percentage-of-incremental-row",
-                b"1",
-                b"1",
-                b"  ",
-            ]),
-            now,
-        );
+        ok(&mut s, &mut h, dim(&[b"user", b"user", b"percentage-of-incremental-row", b"1", b"1", b"  "]), now);
         for user in [1234567, 1234590] {
             ok(&mut s, &mut h, begin(b"system.cpu", 0), now);
             ok(&mut s, &mut h, set(b"guest_nice", Some(0)), now);
@@ -1422,26 +1021,11 @@ mod tests {
         assert_eq!(h.claim_id, None);
         let names: Vec<&str> = h.labels.iter().map(|l| l.name.as_str()).collect();
         assert_eq!(names, ["_os_name", "_is_parent"]);
-        assert_eq!(
-            (h.charts.len(), h.charts[0].dims.len(), s.completed_updates),
-            (1, 2, 2)
-        );
+        assert_eq!((h.charts.len(), h.charts[0].dims.len(), s.completed_updates), (1, 2, 2));
         // Second collection: 23 of a 23 total → user 100 %, guest_nice 0 %.
         let c = &h.charts[0];
-        assert_eq!(
-            c.store.get(1, 1001),
-            Sample::Value {
-                value: 100.0,
-                reset: false
-            }
-        );
-        assert_eq!(
-            c.store.get(0, 1001),
-            Sample::Value {
-                value: 0.0,
-                reset: false
-            }
-        );
+        assert_eq!(c.store.get(1, 1001), Sample::Value { value: 100.0, reset: false });
+        assert_eq!(c.store.get(0, 1001), Sample::Value { value: 0.0, reset: false });
     }
 
     mod no_panic {
@@ -1462,16 +1046,8 @@ mod tests {
                 9 => set(b"z", Some(v)),
                 10 => Command::End,
                 11 => Command::Flush,
-                12 => Command::Variable {
-                    scope: VariableScope::Chart,
-                    name: b"v",
-                    value: v as f64,
-                },
-                13 => Command::ChartLabel {
-                    name: b"k",
-                    value: b"v",
-                    source: 1,
-                },
+                12 => Command::Variable { scope: VariableScope::Chart, name: b"v", value: v as f64 },
+                13 => Command::ChartLabel { name: b"k", value: b"v", source: 1 },
                 14 => Command::ChartLabelCommit,
                 _ => label(&[b"LABEL", b"k", b"1"]),
             }

@@ -62,11 +62,7 @@ impl ChartClock {
     /// The clock of a chart just created: never collected, resync pending, definition
     /// to be forwarded.
     pub fn new_chart() -> Self {
-        ChartClock {
-            resync: true,
-            definition_dirty: true,
-            ..Default::default()
-        }
+        ChartClock { resync: true, definition_dirty: true, ..Default::default() }
     }
 }
 
@@ -144,12 +140,7 @@ pub fn begin(chart: &mut Chart, microseconds: u64, now_us: i64) {
         // The chart clock is in the future: re-anchor one update_every before now.
         let base = now_us.saturating_sub(ue_ut);
         let aligned = floor_to_ue(base, ue);
-        c.last_collected_ut = aligned
-            + if chart.store_first {
-                0
-            } else {
-                USEC_PER_SEC / 2
-            };
+        c.last_collected_ut = aligned + if chart.store_first { 0 } else { USEC_PER_SEC / 2 };
         c.last_updated_ut = aligned;
         c.interval_ut = ue_ut;
     } else if since > 5 * ue_ut {
@@ -223,22 +214,14 @@ pub fn end(chart: &mut Chart, now_us: i64) -> EndOutcome {
     let ue = ue_secs(chart.update_every);
     let ue_ut = ue * USEC_PER_SEC;
     let store_first = chart.store_first;
-    let Chart {
-        clock: c,
-        dims,
-        store,
-        ..
-    } = chart;
+    let Chart { clock: c, dims, store, .. } = chart;
     let mut out = EndOutcome::default();
 
     // Long pause on a ring: start over with this collection as the baseline.
     if let Some(span) = ring_span_ut(store, ue_ut) {
         if c.last_collected_ut != 0
             && c.last_updated_ut != 0
-            && c.last_collected_ut
-                .saturating_add(c.interval_ut)
-                .saturating_sub(c.last_updated_ut)
-                > span
+            && c.last_collected_ut.saturating_add(c.interval_ut).saturating_sub(c.last_updated_ut) > span
         {
             reset_parts(c, dims);
             out.reset = true;
@@ -260,8 +243,7 @@ pub fn end(chart: &mut Chart, now_us: i64) -> EndOutcome {
         c.last_collected_ut = c.last_collected_ut.saturating_add(c.interval_ut);
     }
     if c.last_updated_ut == 0 {
-        c.last_updated_ut =
-            floor_to_ue(c.last_collected_ut, ue) - if store_first { ue_ut } else { 0 };
+        c.last_updated_ut = floor_to_ue(c.last_collected_ut, ue) - if store_first { ue_ut } else { 0 };
         store_it = false;
         first = true;
     }
@@ -288,11 +270,7 @@ pub fn end(chart: &mut Chart, now_us: i64) -> EndOutcome {
     // so that the v1.37.1 denominator sees the reset `prev`.
     for d in dims.iter_mut() {
         let s = &mut d.state;
-        if s.updated
-            && d.algorithm == Algorithm::PercentageOfIncrementalRow
-            && s.count > 1
-            && s.prev > s.value
-        {
+        if s.updated && d.algorithm == Algorithm::PercentageOfIncrementalRow && s.count > 1 && s.prev > s.value {
             if !d.noreset {
                 reset_seen = true;
             }
@@ -304,14 +282,7 @@ pub fn end(chart: &mut Chart, now_us: i64) -> EndOutcome {
         incr_total = incr_total.wrapping_add(d.state.value.wrapping_sub(d.state.prev));
     }
     for d in dims.iter_mut() {
-        let (mul, div) = (
-            d.multiplier as f64,
-            if d.divisor == 0 {
-                1.0
-            } else {
-                d.divisor as f64
-            },
-        );
+        let (mul, div) = (d.multiplier as f64, if d.divisor == 0 { 1.0 } else { d.divisor as f64 });
         let s = &mut d.state;
         if !s.updated {
             s.calc = 0.0;
@@ -333,11 +304,7 @@ pub fn end(chart: &mut Chart, now_us: i64) -> EndOutcome {
                     if !d.noreset {
                         reset_seen = true;
                     }
-                    let cap: u64 = if s.max_abs > u64::from(u32::MAX) {
-                        u64::MAX
-                    } else {
-                        u64::from(u32::MAX)
-                    };
+                    let cap: u64 = if s.max_abs > u64::from(u32::MAX) { u64::MAX } else { u64::from(u32::MAX) };
                     let delta = cap.wrapping_sub(s.prev as u64).wrapping_add(s.value as u64);
                     if delta < (cap / 100) * 10 {
                         delta as f64 * mul / div
@@ -386,11 +353,7 @@ pub fn end(chart: &mut Chart, now_us: i64) -> EndOutcome {
             for d in dims.iter_mut() {
                 if d.algorithm == Algorithm::Incremental {
                     let s = &mut d.state;
-                    s.calc = if denom > 0.0 {
-                        s.calc * span(now, t_last) / denom
-                    } else {
-                        0.0
-                    };
+                    s.calc = if denom > 0.0 { s.calc * span(now, t_last) / denom } else { 0.0 };
                     s.carry = 0.0;
                 }
             }
@@ -408,11 +371,7 @@ pub fn end(chart: &mut Chart, now_us: i64) -> EndOutcome {
             continue;
         }
         let denom = span(now, lc);
-        let frac = if denom > 0.0 {
-            span(t, lc) / denom
-        } else {
-            1.0
-        };
+        let frac = if denom > 0.0 { span(t, lc) / denom } else { 1.0 };
         c.scratch.clear();
         let mut values = 0u64;
         for d in dims.iter_mut() {
@@ -432,10 +391,7 @@ pub fn end(chart: &mut Chart, now_us: i64) -> EndOutcome {
                 if v.is_finite() {
                     values += 1;
                 }
-                Sample::Value {
-                    value: v,
-                    reset: reset_flag,
-                }
+                Sample::Value { value: v, reset: reset_flag }
             } else {
                 Sample::Gap
             };
@@ -482,9 +438,7 @@ pub fn end(chart: &mut Chart, now_us: i64) -> EndOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hosts::Algorithm::{
-        Absolute, Incremental, PercentageOfAbsoluteRow, PercentageOfIncrementalRow,
-    };
+    use crate::hosts::Algorithm::{Absolute, Incremental, PercentageOfAbsoluteRow, PercentageOfIncrementalRow};
 
     const S: i64 = USEC_PER_SEC;
     /// Wall clock of every test's first END: 1000.3 s, so `LC` = 1000.5 s.
@@ -522,10 +476,7 @@ mod tests {
         match (c.store.get(col, t), expected) {
             (Sample::Gap, None) => {}
             (Sample::Value { value, reset }, Some((e, er))) => {
-                assert!(
-                    close(value, e),
-                    "col {col} slot {t}: stored {value}, expected {e}"
-                );
+                assert!(close(value, e), "col {col} slot {t}: stored {value}, expected {e}");
                 assert_eq!(reset, er, "col {col} slot {t}: reset flag");
             }
             (got, exp) => panic!("col {col} slot {t}: stored {got:?}, expected {exp:?}"),
@@ -570,14 +521,7 @@ mod tests {
     fn example_2_incremental_wrap_and_reset() {
         let mut c = chart(&[("I", Incremental, 1, 1), ("J", Incremental, 8, 1024)]);
         let collected: [i64; 7] = [4294967000, 4294967100, 4294967200, 4, 1000, 10, 110];
-        let expected = [
-            (50.0, false),
-            (100.0, false),
-            (99.5, true),
-            (547.5, false),
-            (498.0, true),
-            (50.0, false),
-        ];
+        let expected = [(50.0, false), (100.0, false), (99.5, true), (547.5, false), (498.0, true), (50.0, false)];
         for (k, &x) in collected.iter().enumerate() {
             collect(&mut c, T0 + 200_000 + k as i64 * S, &[Some(x), Some(x)]);
         }
@@ -588,14 +532,8 @@ mod tests {
         }
         let scaled = [0.390625, 0.78125, 0.777344, 4.277344, 3.890625, 0.390625];
         for (k, &e) in scaled.iter().enumerate() {
-            let Sample::Value { value, .. } = c.store.get(1, 1001 + k as i64) else {
-                panic!("gap")
-            };
-            assert!(
-                (value - e).abs() < 1e-6,
-                "slot {}: {value} vs {e}",
-                1001 + k
-            );
+            let Sample::Value { value, .. } = c.store.get(1, 1001 + k as i64) else { panic!("gap") };
+            assert!((value - e).abs() < 1e-6, "slot {}: {value} vs {e}", 1001 + k);
         }
         assert!(close(c.dims[0].state.carry, 50.0));
     }
@@ -625,19 +563,9 @@ mod tests {
             ("S", PercentageOfIncrementalRow, 1, 1),
             ("I", PercentageOfIncrementalRow, 1, 1),
         ]);
-        let rows = [
-            [1000, 500, 8500],
-            [1030, 520, 8550],
-            [1060, 530, 8610],
-            [0, 540, 8680],
-            [40, 560, 8740],
-        ];
+        let rows = [[1000, 500, 8500], [1030, 520, 8550], [1060, 530, 8610], [0, 540, 8680], [40, 560, 8740]];
         for (k, row) in rows.iter().enumerate() {
-            collect(
-                &mut c,
-                T0 + 200_000 + k as i64 * S,
-                &[Some(row[0]), Some(row[1]), Some(row[2])],
-            );
+            collect(&mut c, T0 + 200_000 + k as i64 * S, &[Some(row[0]), Some(row[1]), Some(row[2])]);
         }
         let expected = [
             [v(30.0), v(20.0), v(50.0)],
@@ -768,11 +696,7 @@ mod tests {
 
     #[test]
     fn reset_flag_is_chart_wide_and_respects_noreset() {
-        let mut c = chart(&[
-            ("A", Absolute, 1, 1),
-            ("I", Incremental, 1, 1),
-            ("N", Incremental, 1, 1),
-        ]);
+        let mut c = chart(&[("A", Absolute, 1, 1), ("I", Incremental, 1, 1), ("N", Incremental, 1, 1)]);
         c.dims[2].noreset = true;
         collect(&mut c, T0, &[Some(1), Some(10), Some(10)]);
         collect(&mut c, at(1001.5), &[Some(1), Some(20), Some(20)]);
@@ -817,10 +741,7 @@ mod tests {
         for k in 2..50 {
             collect(&mut c, T0 + 200_000 + k * S, &[Some(k), Some(k)]);
         }
-        assert_eq!(
-            (c.clock.scratch.as_ptr(), c.clock.scratch.capacity()),
-            (ptr, cap)
-        );
+        assert_eq!((c.clock.scratch.as_ptr(), c.clock.scratch.capacity()), (ptr, cap));
         assert_slot(&c, 1, 1049, v(49.0));
     }
 }

@@ -39,14 +39,12 @@ impl Host {
 
     /// A chart by its full `type.id`.
     pub fn chart(&self, id: &str) -> Option<&Chart> {
-        self.chart_idx(id.as_bytes())
-            .and_then(|i| self.charts.get(i))
+        self.chart_idx(id.as_bytes()).and_then(|i| self.charts.get(i))
     }
 
     /// A chart by its full `type.id`, mutable.
     pub fn chart_mut(&mut self, id: &str) -> Option<&mut Chart> {
-        self.chart_idx(id.as_bytes())
-            .and_then(|i| self.charts.get_mut(i))
+        self.chart_idx(id.as_bytes()).and_then(|i| self.charts.get_mut(i))
     }
 
     /// A chart by its display name (`type.name`).
@@ -66,10 +64,7 @@ impl Host {
 
     /// Value of a host variable.
     pub fn variable(&self, name: &str) -> Option<f64> {
-        self.variables
-            .iter()
-            .find(|v| v.name == name)
-            .map(|v| v.value)
+        self.variables.iter().find(|v| v.name == name).map(|v| v.value)
     }
 }
 
@@ -107,13 +102,7 @@ impl Chart {
 
     /// Adds a dimension (and its storage column) keyed by the raw id bytes; returns its
     /// index. An existing id returns the existing index unchanged.
-    pub fn add_dimension(
-        &mut self,
-        id: &[u8],
-        algorithm: Algorithm,
-        multiplier: i64,
-        divisor: i64,
-    ) -> usize {
+    pub fn add_dimension(&mut self, id: &[u8], algorithm: Algorithm, multiplier: i64, divisor: i64) -> usize {
         if let Some(i) = self.dim_idx(id) {
             return i;
         }
@@ -149,9 +138,6 @@ impl Chart {
 
     /// Value of a chart variable.
     pub fn variable(&self, name: &str) -> Option<f64> {
-        self.variables
-            .iter()
-            .find(|v| v.name == name)
-            .map(|v| v.value)
+        self.variables.iter().find(|v| v.name == name).map(|v| v.value)
     }
 }

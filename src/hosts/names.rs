@@ -20,15 +20,7 @@ pub fn lossy(b: &[u8]) -> String {
 /// Netdata's display-name sanitising: every byte that is not ASCII alphanumeric and not
 /// `.` becomes `_` (a multi-byte character therefore becomes several `_`).
 pub fn sanitize_name(b: &[u8]) -> String {
-    b.iter()
-        .map(|&c| {
-            if c.is_ascii_alphanumeric() || c == b'.' {
-                char::from(c)
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    b.iter().map(|&c| if c.is_ascii_alphanumeric() || c == b'.' { char::from(c) } else { '_' }).collect()
 }
 
 /// Substring search, as Netdata's `strstr` on option words.
@@ -54,10 +46,7 @@ pub fn chart_display_name(type_: &[u8], id: &[u8], type_id: &[u8], name: Option<
         _ => n,
     });
     let name = name.filter(|n| {
-        !n.is_empty()
-            && *n != id
-            && !n.eq_ignore_ascii_case(b"NULL")
-            && !n.eq_ignore_ascii_case(b"(NULL)")
+        !n.is_empty() && *n != id && !n.eq_ignore_ascii_case(b"NULL") && !n.eq_ignore_ascii_case(b"(NULL)")
     });
     match name {
         Some(n) => {
@@ -86,18 +75,12 @@ mod tests {
         assert_eq!(dn(None), "net.eth0");
         assert_eq!(dn(Some(b"net.eth0_in")), "net.eth0_in");
         assert_eq!(dn(Some(b"network")), "net.network");
-        assert_eq!(
-            chart_display_name(b"a", b"b", b"a.b", Some(b"my name")),
-            "a.my_name"
-        );
+        assert_eq!(chart_display_name(b"a", b"b", b"a.b", Some(b"my name")), "a.my_name");
     }
 
     #[test]
     fn type_id_split_and_truncation() {
-        assert_eq!(
-            split_type_id(b"system.cpu.x"),
-            Some((&b"system"[..], &b"cpu.x"[..]))
-        );
+        assert_eq!(split_type_id(b"system.cpu.x"), Some((&b"system"[..], &b"cpu.x"[..])));
         assert_eq!(split_type_id(b"nodot"), None);
         assert_eq!(split_type_id(b".x"), None);
         assert_eq!(split_type_id(b"x."), None);

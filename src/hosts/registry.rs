@@ -80,9 +80,7 @@ impl HostRegistry {
     }
 
     pub fn find_hostname(&self, hostname: &str) -> Option<HostId> {
-        self.iter()
-            .find(|(_, h)| h.info.hostname == hostname)
-            .map(|(id, _)| id)
+        self.iter().find(|(_, h)| h.info.hostname == hostname).map(|(id, _)| id)
     }
 
     /// Finds the host by `info.machine_guid` or creates it. A new host gets
@@ -90,24 +88,13 @@ impl HostRegistry {
     /// `now_s`. An existing host takes the new identity (`info`, REC-11) but keeps its
     /// memory mode, history, charts, labels and variables; `renamed_from` is set when
     /// its hostname changed.
-    pub fn get_or_create(
-        &mut self,
-        mut info: HostInfo,
-        memory_mode: MemoryMode,
-        history: u32,
-        now_s: i64,
-    ) -> Acquired {
+    pub fn get_or_create(&mut self, mut info: HostInfo, memory_mode: MemoryMode, history: u32, now_s: i64) -> Acquired {
         info.machine_guid.make_ascii_lowercase();
         if let Some(id) = self.by_guid.get(&info.machine_guid).copied() {
             if let Some(h) = self.get_mut(id) {
-                let renamed_from = (h.info.hostname != info.hostname)
-                    .then(|| std::mem::take(&mut h.info.hostname));
+                let renamed_from = (h.info.hostname != info.hostname).then(|| std::mem::take(&mut h.info.hostname));
                 h.info = info;
-                return Acquired {
-                    id,
-                    created: false,
-                    renamed_from,
-                };
+                return Acquired { id, created: false, renamed_from };
             }
         }
         let mut host = Host::new(info, memory_mode, history);
@@ -117,11 +104,7 @@ impl HostRegistry {
         let id = HostId(self.slots.len());
         self.by_guid.insert(host.info.machine_guid.clone(), id);
         self.slots.push(Some(Box::new(host)));
-        Acquired {
-            id,
-            created: true,
-            renamed_from: None,
-        }
+        Acquired { id, created: true, renamed_from: None }
     }
 
     /// Marks a host connected at `now_s`; `false` if it does not exist.
@@ -155,18 +138,12 @@ impl HostRegistry {
 
     /// Hosts in creation order.
     pub fn iter(&self) -> impl Iterator<Item = (HostId, &Host)> + '_ {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| s.as_deref().map(|h| (HostId(i), h)))
+        self.slots.iter().enumerate().filter_map(|(i, s)| s.as_deref().map(|h| (HostId(i), h)))
     }
 
     /// Hosts in creation order, mutable.
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (HostId, &mut Host)> + '_ {
-        self.slots
-            .iter_mut()
-            .enumerate()
-            .filter_map(|(i, s)| s.as_deref_mut().map(|h| (HostId(i), h)))
+        self.slots.iter_mut().enumerate().filter_map(|(i, s)| s.as_deref_mut().map(|h| (HostId(i), h)))
     }
 
     /// Totals: hosts, connected hosts, charts, dimensions, values stored.
@@ -190,12 +167,7 @@ mod tests {
     use crate::stream::command::{ChartLine, Command, DimensionLine};
 
     fn info(guid: &str, hostname: &str) -> HostInfo {
-        HostInfo {
-            machine_guid: guid.into(),
-            hostname: hostname.into(),
-            os: "linux".into(),
-            ..Default::default()
-        }
+        HostInfo { machine_guid: guid.into(), hostname: hostname.into(), os: "linux".into(), ..Default::default() }
     }
 
     const G1: &str = "aaaaaaaa-0000-0000-0000-000000000001";
@@ -210,10 +182,7 @@ mod tests {
         assert_ne!(a.id, b.id);
         let h = r.get(a.id).unwrap();
         assert_eq!(h.info.machine_guid, G1, "GUID stored lower-case");
-        assert_eq!(
-            (h.connected, h.disconnected_at, h.created_seq),
-            (false, 50, 0)
-        );
+        assert_eq!((h.connected, h.disconnected_at, h.created_seq), (false, 50, 0));
         assert_eq!(r.get(b.id).unwrap().created_seq, 1);
         assert_eq!(r.find_guid(G1), Some(a.id));
         assert_eq!(r.find_guid(&G1.to_uppercase()), Some(a.id));
@@ -223,24 +192,10 @@ mod tests {
         let mut newer = info(G1, "renamed");
         newer.os = "freebsd".into();
         let again = r.get_or_create(newer, MemoryMode::None, 5, 60);
-        assert_eq!(
-            again,
-            Acquired {
-                id: a.id,
-                created: false,
-                renamed_from: Some("child1".into())
-            }
-        );
+        assert_eq!(again, Acquired { id: a.id, created: false, renamed_from: Some("child1".into()) });
         let h = r.get(a.id).unwrap();
-        assert_eq!(
-            (h.info.hostname.as_str(), h.info.os.as_str()),
-            ("renamed", "freebsd")
-        );
-        assert_eq!(
-            (h.memory_mode, h.history),
-            (MemoryMode::Ram, 100),
-            "storage settings kept"
-        );
+        assert_eq!((h.info.hostname.as_str(), h.info.os.as_str()), ("renamed", "freebsd"));
+        assert_eq!((h.memory_mode, h.history), (MemoryMode::Ram, 100), "storage settings kept");
         let same = r.get_or_create(info(G1, "renamed"), MemoryMode::Ram, 100, 61);
         assert_eq!(same.renamed_from, None);
         let order: Vec<HostId> = r.iter().map(|(id, _)| id).collect();
@@ -250,17 +205,10 @@ mod tests {
     #[test]
     fn connect_disconnect_remove_and_stats() {
         let mut r = HostRegistry::new();
-        let a = r
-            .get_or_create(info(G1, "child1"), MemoryMode::Ram, 100, 1)
-            .id;
-        let b = r
-            .get_or_create(info(G2, "child2"), MemoryMode::Ram, 100, 1)
-            .id;
+        let a = r.get_or_create(info(G1, "child1"), MemoryMode::Ram, 100, 1).id;
+        let b = r.get_or_create(info(G2, "child2"), MemoryMode::Ram, 100, 1).id;
         assert!(r.mark_connected(a, 10));
-        assert_eq!(
-            r.get(a).map(|h| (h.connected, h.connected_at)),
-            Some((true, 10))
-        );
+        assert_eq!(r.get(a).map(|h| (h.connected, h.connected_at)), Some((true, 10)));
 
         // Two collections on one chart of `a` store one value per dimension.
         let mut s = ReceiverSession::new(3, "127.0.0.1:1", 1);
@@ -281,63 +229,20 @@ mod tests {
         };
         s.apply(h, Command::Chart(chart), 0).unwrap();
         for id in [&b"x"[..], b"y"] {
-            let d = DimensionLine {
-                id,
-                name: None,
-                algorithm: None,
-                multiplier: None,
-                divisor: None,
-                options: None,
-            };
+            let d = DimensionLine { id, name: None, algorithm: None, multiplier: None, divisor: None, options: None };
             s.apply(h, Command::Dimension(d), 0).unwrap();
         }
         for now in [1_000_300_000, 1_001_300_000] {
-            s.apply(
-                h,
-                Command::Begin {
-                    chart: b"a.b",
-                    microseconds: 0,
-                },
-                now,
-            )
-            .unwrap();
-            s.apply(
-                h,
-                Command::Set {
-                    dimension: b"x",
-                    value: Some(1),
-                },
-                now,
-            )
-            .unwrap();
-            s.apply(
-                h,
-                Command::Set {
-                    dimension: b"y",
-                    value: Some(2),
-                },
-                now,
-            )
-            .unwrap();
+            s.apply(h, Command::Begin { chart: b"a.b", microseconds: 0 }, now).unwrap();
+            s.apply(h, Command::Set { dimension: b"x", value: Some(1) }, now).unwrap();
+            s.apply(h, Command::Set { dimension: b"y", value: Some(2) }, now).unwrap();
             s.apply(h, Command::End, now).unwrap();
         }
         assert_eq!(s.points, 2);
-        assert_eq!(
-            r.stats(),
-            RegistryStats {
-                hosts: 2,
-                connected: 1,
-                charts: 1,
-                dimensions: 2,
-                points_stored: 2
-            }
-        );
+        assert_eq!(r.stats(), RegistryStats { hosts: 2, connected: 1, charts: 1, dimensions: 2, points_stored: 2 });
 
         assert!(r.mark_disconnected(a, 20));
-        assert_eq!(
-            r.get(a).map(|h| (h.connected, h.disconnected_at)),
-            Some((false, 20))
-        );
+        assert_eq!(r.get(a).map(|h| (h.connected, h.disconnected_at)), Some((false, 20)));
         let removed = r.remove(a).unwrap();
         assert_eq!(removed.info.hostname, "child1");
         assert!(r.get(a).is_none() && r.find_guid(G1).is_none());

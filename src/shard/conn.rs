@@ -103,7 +103,8 @@ async fn serve_stream(shard: Rc<Shard>, mut stream: TcpStream, peer: SocketAddr,
         }
         if buf.len() >= request::MAX_REQUEST {
             crate::error!("STREAM [receive from [{ip}]:{}]: request is too big", peer.port());
-            let _ = stream.write_all(&bad_request("Received request is too big.").to_http(false, None, unix_now())).await;
+            let _ =
+                stream.write_all(&bad_request("Received request is too big.").to_http(false, None, unix_now())).await;
             return;
         }
         match read_more(&mut stream, &mut buf).await {
@@ -169,9 +170,7 @@ async fn serve_stream(shard: Rc<Shard>, mut stream: TcpStream, peer: SocketAddr,
         crate::error!("STREAM {host} [receive from [{ip}]:{}]: FAILED - SOCKET ERROR (dup)", peer.port());
         return;
     }
-    shard
-        .send(owner, Msg::Stream { fd, peer, request: Box::new(req), admitted, early })
-        .await;
+    shard.send(owner, Msg::Stream { fd, peer, request: Box::new(req), admitted, early }).await;
 }
 
 fn keep_alive(buf_head: &[u8]) -> bool {
@@ -220,7 +219,9 @@ async fn serve_http(shard: Rc<Shard>, mut stream: TcpStream, peer: SocketAddr, i
             }
             Ok(None) => {
                 if buf.len() > MAX_HTTP_HEAD {
-                    let _ = stream.write_all(&bad_request("Received request is too big.").to_http(false, None, unix_now())).await;
+                    let _ = stream
+                        .write_all(&bad_request("Received request is too big.").to_http(false, None, unix_now()))
+                        .await;
                     return;
                 }
                 match read_more(&mut stream, &mut buf).await {

@@ -13,13 +13,36 @@ use super::admission::Admitted;
 pub enum Msg {
     /// An admitted STREAM connection for a host this shard owns. The fd is a `dup` owned
     /// by the message; `early` holds bytes read after the request head.
-    Stream { fd: RawFd, peer: SocketAddr, request: Box<StreamRequest>, admitted: Admitted, early: Vec<u8> },
+    Stream {
+        fd: RawFd,
+        peer: SocketAddr,
+        request: Box<StreamRequest>,
+        admitted: Admitted,
+        early: Vec<u8>,
+    },
     /// An API request for a host this shard owns; answer with `ApiReply` to `from`.
-    Api { id: u64, from: usize, request: Box<ApiRequest>, machine_guid: String },
-    ApiReply { id: u64, response: Box<Response> },
+    Api {
+        id: u64,
+        from: usize,
+        request: Box<ApiRequest>,
+        machine_guid: String,
+    },
+    ApiReply {
+        id: u64,
+        response: Box<Response>,
+    },
     /// A host appeared or changed (`Some`) or was removed (`None`): update the replica.
-    Directory { machine_guid: String, summary: Option<HostSummary> },
+    Directory {
+        machine_guid: String,
+        summary: Option<HostSummary>,
+    },
     /// Shard 0 owns the streaming rate limit: may a new stream be accepted now?
-    RateAsk { id: u64, from: usize },
-    RateReply { id: u64, wait_secs: Option<u64> },
+    RateAsk {
+        id: u64,
+        from: usize,
+    },
+    RateReply {
+        id: u64,
+        wait_secs: Option<u64>,
+    },
 }

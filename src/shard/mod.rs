@@ -131,7 +131,12 @@ fn io_memory_per_shard(shards: usize) -> usize {
 }
 
 /// Starts `cores` shards on the given listeners and blocks until they end.
-pub fn run(config: Config, local_guid: String, cores: usize, listeners: Vec<(StdListener, SocketAddr)>) -> Result<(), RuntimeError> {
+pub fn run(
+    config: Config,
+    local_guid: String,
+    cores: usize,
+    listeners: Vec<(StdListener, SocketAddr)>,
+) -> Result<(), RuntimeError> {
     let cores = cores.max(1);
     let online = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let io_memory = io_memory_per_shard(cores);
@@ -161,7 +166,14 @@ pub fn run(config: Config, local_guid: String, cores: usize, listeners: Vec<(Std
     Ok(())
 }
 
-async fn shard_main(id: usize, shards: usize, config: Arc<Config>, local_guid: String, mesh: MeshBuilder<Msg, Full>, fds: Vec<RawFd>) {
+async fn shard_main(
+    id: usize,
+    shards: usize,
+    config: Arc<Config>,
+    local_guid: String,
+    mesh: MeshBuilder<Msg, Full>,
+    fds: Vec<RawFd>,
+) {
     let (senders, receivers) = if shards > 1 {
         match mesh.join().await {
             Ok((s, r)) => (Some(s), Some(r)),

@@ -120,8 +120,7 @@ impl Shard {
     pub async fn publish(&self, guid: &str, summary: Option<HostSummary>) {
         for to in 0..self.shards {
             if to != self.id {
-                self.send(to, Msg::Directory { machine_guid: guid.to_string(), summary: summary.clone() })
-                    .await;
+                self.send(to, Msg::Directory { machine_guid: guid.to_string(), summary: summary.clone() }).await;
             }
         }
         self.directory.borrow_mut().upsert(guid.to_string(), summary);

@@ -153,9 +153,7 @@ impl<'a> LabelValue<'a> {
 pub enum ProtocolError {
     /// Unknown keyword, including lower-case keywords, v1.37-only keywords and keywords
     /// that the negotiated version does not enable.
-    #[error(
-        "received unknown command '{keyword}' (stream protocol version {version}). Disabling it."
-    )]
+    #[error("received unknown command '{keyword}' (stream protocol version {version}). Disabling it.")]
     UnknownKeyword { keyword: String, version: u32 },
     #[error("requested a CHART without a type.id. Disabling it.")]
     ChartWithoutId,
@@ -171,9 +169,7 @@ pub enum ProtocolError {
     VariableWithoutName,
     #[error("requested CLAIMED_ID with {0} parameters instead of 2 (machine guid, claim id). Disabling it.")]
     ClaimedIdParameters(usize),
-    #[error(
-        "requested CLAIMED_ID with machine guid '{0}', which is not a valid GUID. Disabling it."
-    )]
+    #[error("requested CLAIMED_ID with machine guid '{0}', which is not a valid GUID. Disabling it.")]
     ClaimedIdInvalidHost(String),
     #[error("requested CLAIMED_ID with claim id '{0}', which is neither a valid GUID nor NULL. Disabling it.")]
     ClaimedIdInvalidClaim(String),
@@ -190,9 +186,7 @@ pub enum Warning {
     #[error("cannot set VARIABLE '{name}' to an empty value; ignoring it")]
     VariableEmptyValue { name: String },
     /// The parsed prefix of the value is used anyway.
-    #[error(
-        "the value '{value}' of VARIABLE '{name}' has leftovers after the number; using the number"
-    )]
+    #[error("the value '{value}' of VARIABLE '{name}' has leftovers after the number; using the number")]
     VariableLeftovers { name: String, value: String },
     /// Fewer than 3 parameters; the label is not added.
     #[error("requested a LABEL that is malformed or empty; ignoring it")]
@@ -211,21 +205,12 @@ pub struct Parsed<'a> {
 }
 
 impl<'a> Parsed<'a> {
-    const NOTHING: Parsed<'static> = Parsed {
-        command: None,
-        warning: None,
-    };
+    const NOTHING: Parsed<'static> = Parsed { command: None, warning: None };
     fn command(c: Command<'a>) -> Self {
-        Parsed {
-            command: Some(c),
-            warning: None,
-        }
+        Parsed { command: Some(c), warning: None }
     }
     fn warning(w: Warning) -> Self {
-        Parsed {
-            command: None,
-            warning: Some(w),
-        }
+        Parsed { command: None, warning: Some(w) }
     }
 }
 
@@ -267,30 +252,26 @@ pub fn parse_line(line: &[u8], version: u32) -> Result<Parsed<'_>, ProtocolError
         b"CLABEL" if version >= 4 => parse_clabel(&tokenize(line)),
         b"CLABEL_COMMIT" if version >= 4 => Ok(Parsed::command(Command::ChartLabelCommit)),
         b"TIMESTAMP" => Ok(Parsed::warning(Warning::TimestampIgnored)),
+        // A 1.37 child sends this after each chart definition only when REPLICATION was
+        // negotiated (we never negotiate it). It carries no data (first/last/now times),
+        // so it is recognised and ignored instead of ending the session (deviation from
+        // spec vector P42, which makes it FATAL).
+        b"CHART_DEFINITION_END" => Ok(Parsed { command: None, warning: None }),
         b"DISABLE" => Err(ProtocolError::Disable),
-        _ => Err(ProtocolError::UnknownKeyword {
-            keyword: show(kw),
-            version,
-        }),
+        _ => Err(ProtocolError::UnknownKeyword { keyword: show(kw), version }),
     }
 }
 
 fn parse_set<'a>(w: &Words<'a>) -> Result<Parsed<'a>, ProtocolError> {
     let id = non_empty(w.get(1)).ok_or(ProtocolError::SetWithoutId)?;
     let value = non_empty(w.get(2)).map(|v| parse_i64_base0(v).0);
-    Ok(Parsed::command(Command::Set {
-        dimension: truncate_id(id),
-        value,
-    }))
+    Ok(Parsed::command(Command::Set { dimension: truncate_id(id), value }))
 }
 
 fn parse_begin<'a>(w: &Words<'a>) -> Result<Parsed<'a>, ProtocolError> {
     let chart = non_empty(w.get(1)).ok_or(ProtocolError::BeginWithoutChart)?;
     let microseconds = w.get(2).map(parse_digits_u64).unwrap_or(0);
-    Ok(Parsed::command(Command::Begin {
-        chart: truncate_id(chart),
-        microseconds,
-    }))
+    Ok(Parsed::command(Command::Begin { chart: truncate_id(chart), microseconds }))
 }
 
 fn parse_chart<'a>(w: &Words<'a>) -> Result<Parsed<'a>, ProtocolError> {
@@ -339,19 +320,11 @@ fn parse_variable<'a>(w: &Words<'a>) -> Result<Parsed<'a>, ProtocolError> {
     };
     let name = non_empty(w.get(at)).ok_or(ProtocolError::VariableWithoutName)?;
     let Some(raw) = non_empty(w.get(at + 1)) else {
-        return Ok(Parsed::warning(Warning::VariableEmptyValue {
-            name: show(name),
-        }));
+        return Ok(Parsed::warning(Warning::VariableEmptyValue { name: show(name) }));
     };
     let (value, used) = parse_f64_prefix(raw);
-    let warning = (used < raw.len()).then(|| Warning::VariableLeftovers {
-        name: show(name),
-        value: show(raw),
-    });
-    Ok(Parsed {
-        command: Some(Command::Variable { scope, name, value }),
-        warning,
-    })
+    let warning = (used < raw.len()).then(|| Warning::VariableLeftovers { name: show(name), value: show(raw) });
+    Ok(Parsed { command: Some(Command::Variable { scope, name, value }), warning })
 }
 
 fn parse_label(w: Words<'_>) -> Parsed<'_> {
@@ -367,14 +340,10 @@ fn parse_label(w: Words<'_>) -> Parsed<'_> {
 
 fn parse_claimed_id<'a>(w: &Words<'a>) -> Result<Parsed<'a>, ProtocolError> {
     if w.len() != 3 {
-        return Err(ProtocolError::ClaimedIdParameters(
-            w.len().saturating_sub(1),
-        ));
+        return Err(ProtocolError::ClaimedIdParameters(w.len().saturating_sub(1)));
     }
     let (Some(machine_guid), Some(claim)) = (w.get(1), w.get(2)) else {
-        return Err(ProtocolError::ClaimedIdParameters(
-            w.len().saturating_sub(1),
-        ));
+        return Err(ProtocolError::ClaimedIdParameters(w.len().saturating_sub(1)));
     };
     if !is_guid(machine_guid) {
         return Err(ProtocolError::ClaimedIdInvalidHost(show(machine_guid)));
@@ -386,19 +355,14 @@ fn parse_claimed_id<'a>(w: &Words<'a>) -> Result<Parsed<'a>, ProtocolError> {
     } else {
         return Err(ProtocolError::ClaimedIdInvalidClaim(show(claim)));
     };
-    Ok(Parsed::command(Command::ClaimedId {
-        machine_guid,
-        claim_id,
-    }))
+    Ok(Parsed::command(Command::ClaimedId { machine_guid, claim_id }))
 }
 
 fn parse_clabel<'a>(w: &Words<'a>) -> Result<Parsed<'a>, ProtocolError> {
     match (w.get(1), w.get(2), w.get(3)) {
-        (Some(name), Some(value), Some(source)) => Ok(Parsed::command(Command::ChartLabel {
-            name,
-            value,
-            source: parse_i64_base10(source),
-        })),
+        (Some(name), Some(value), Some(source)) => {
+            Ok(Parsed::command(Command::ChartLabel { name, value, source: parse_i64_base10(source) }))
+        }
         _ => Err(ProtocolError::ChartLabelParameters),
     }
 }
@@ -462,23 +426,13 @@ fn scan_integer(s: &[u8], base: u32) -> Scanned {
         if d >= radix {
             break;
         }
-        magnitude = magnitude
-            .and_then(|m| m.checked_mul(u64::from(radix)))
-            .and_then(|m| m.checked_add(u64::from(d)));
+        magnitude = magnitude.and_then(|m| m.checked_mul(u64::from(radix))).and_then(|m| m.checked_add(u64::from(d)));
         i += 1;
     }
     if i == start {
-        return Scanned {
-            negative: false,
-            magnitude: Some(0),
-            end: 0,
-        };
+        return Scanned { negative: false, magnitude: Some(0), end: 0 };
     }
-    Scanned {
-        negative,
-        magnitude,
-        end: i,
-    }
+    Scanned { negative, magnitude, end: i }
 }
 
 fn to_i64(s: &Scanned) -> i64 {
@@ -525,11 +479,7 @@ pub fn parse_decimal_i64(s: &[u8]) -> i64 {
     let mut v: i64 = 0;
     for &b in digits.iter().take_while(|b| b.is_ascii_digit()) {
         let d = i64::from(b - b'0');
-        v = if negative {
-            v.saturating_mul(10).saturating_sub(d)
-        } else {
-            v.saturating_mul(10).saturating_add(d)
-        };
+        v = if negative { v.saturating_mul(10).saturating_sub(d) } else { v.saturating_mul(10).saturating_add(d) };
     }
     v
 }
@@ -539,9 +489,7 @@ pub fn parse_decimal_i64(s: &[u8]) -> i64 {
 pub fn parse_digits_u64(s: &[u8]) -> u64 {
     s.iter()
         .take_while(|b| b.is_ascii_digit())
-        .fold(0u64, |v, &b| {
-            v.saturating_mul(10).saturating_add(u64::from(b - b'0'))
-        })
+        .fold(0u64, |v, &b| v.saturating_mul(10).saturating_add(u64::from(b - b'0')))
 }
 
 /// Decimal floating point like C `strtod` restricted to §4.7: leading whitespace,
@@ -559,19 +507,15 @@ pub fn parse_f64_prefix(s: &[u8]) -> (f64, usize) {
         negative = s[i] == b'-';
         i += 1;
     }
-    let starts_with = |at: usize, word: &[u8]| {
-        s.len() >= at + word.len() && s[at..at + word.len()].eq_ignore_ascii_case(word)
-    };
+    let starts_with =
+        |at: usize, word: &[u8]| s.len() >= at + word.len() && s[at..at + word.len()].eq_ignore_ascii_case(word);
     if starts_with(i, b"nan") {
         let mut end = i + 3;
         // `nan(chars)` is accepted as a whole by strtod.
         if s.get(end) == Some(&b'(') {
             if let Some(close) = s[end..].iter().position(|&b| b == b')') {
                 let inner = &s[end + 1..end + close];
-                if inner
-                    .iter()
-                    .all(|b| b.is_ascii_alphanumeric() || *b == b'_')
-                {
+                if inner.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_') {
                     end += close + 1;
                 }
             }
@@ -579,16 +523,8 @@ pub fn parse_f64_prefix(s: &[u8]) -> (f64, usize) {
         return (f64::NAN, end);
     }
     if starts_with(i, b"inf") {
-        let end = if starts_with(i, b"infinity") {
-            i + 8
-        } else {
-            i + 3
-        };
-        let v = if negative {
-            f64::NEG_INFINITY
-        } else {
-            f64::INFINITY
-        };
+        let end = if starts_with(i, b"infinity") { i + 8 } else { i + 3 };
+        let v = if negative { f64::NEG_INFINITY } else { f64::INFINITY };
         return (v, end);
     }
     let int_start = i;
@@ -693,10 +629,7 @@ mod tests {
         assert_eq!(d.options, Some(&b"  "[..]));
         let d = dim("DIMENSION system");
         assert_eq!(d.id, b"system");
-        assert_eq!(
-            (d.name, d.algorithm, d.multiplier, d.divisor, d.options),
-            (None, None, None, None, None)
-        );
+        assert_eq!((d.name, d.algorithm, d.multiplier, d.divisor, d.options), (None, None, None, None, None));
         let d = dim(r#"DIMENSION "nice" "" "bogus" "0" "0" " hidden noreset""#);
         assert_eq!(d.name, Some(&b""[..]));
         assert_eq!((d.multiplier, d.divisor), (Some(0), Some(0)));
@@ -714,13 +647,7 @@ mod tests {
 
     #[test]
     fn p5_to_p17_data() {
-        assert!(matches!(
-            ok(r#"BEGIN "system.cpu" 0"#, 3),
-            Command::Begin {
-                chart: b"system.cpu",
-                microseconds: 0
-            }
-        ));
+        assert!(matches!(ok(r#"BEGIN "system.cpu" 0"#, 3), Command::Begin { chart: b"system.cpu", microseconds: 0 }));
         assert_eq!(set(r#"SET "user" = 12345"#), (&b"user"[..], Some(12345)));
         assert_eq!(set(r#"SET "system" = 0x1F"#).1, Some(31));
         assert_eq!(set(r#"SET "nice" = 010"#).1, Some(8));
@@ -729,10 +656,7 @@ mod tests {
         assert!(matches!(ok("END", 3), Command::End));
         assert!(matches!(
             ok("BEGIN system.cpu 1000000", 3),
-            Command::Begin {
-                chart: b"system.cpu",
-                microseconds: 1_000_000
-            }
+            Command::Begin { chart: b"system.cpu", microseconds: 1_000_000 }
         ));
         assert_eq!(set("SET user = -5").1, Some(-5));
         assert_eq!(set(r#"SET "system" = 1.9"#).1, Some(1));
@@ -741,54 +665,18 @@ mod tests {
         assert_eq!(set(r#"SET "x" = 12abc"#).1, Some(12));
         assert!(matches!(
             ok(r#"BEGIN "system.cpu" 1000000 1669300000"#, 3),
-            Command::Begin {
-                microseconds: 1_000_000,
-                ..
-            }
+            Command::Begin { microseconds: 1_000_000, .. }
         ));
-        assert_eq!(
-            set(r#"SET "user" = 99999999999999999999"#).1,
-            Some(i64::MAX)
-        );
-        assert_eq!(
-            set(r#"SET "user" = -99999999999999999999"#).1,
-            Some(i64::MIN)
-        );
-        assert_eq!(
-            set(r#"SET "user" = -9223372036854775808"#).1,
-            Some(i64::MIN)
-        );
+        assert_eq!(set(r#"SET "user" = 99999999999999999999"#).1, Some(i64::MAX));
+        assert_eq!(set(r#"SET "user" = -99999999999999999999"#).1, Some(i64::MIN));
+        assert_eq!(set(r#"SET "user" = -9223372036854775808"#).1, Some(i64::MIN));
         assert_eq!(set(r#"SET "user" = 9223372036854775807"#).1, Some(i64::MAX));
         assert_eq!(set(r#"SET "user" = " +7""#).1, Some(7));
         assert_eq!(set("SET x 5").1, Some(5));
-        assert!(matches!(
-            ok("BEGIN a.b", 3),
-            Command::Begin {
-                microseconds: 0,
-                ..
-            }
-        ));
-        assert!(matches!(
-            ok(r#"BEGIN a.b """#, 3),
-            Command::Begin {
-                microseconds: 0,
-                ..
-            }
-        ));
-        assert!(matches!(
-            ok("BEGIN a.b -5", 3),
-            Command::Begin {
-                microseconds: 0,
-                ..
-            }
-        ));
-        assert!(matches!(
-            ok("BEGIN a.b 12x", 3),
-            Command::Begin {
-                microseconds: 12,
-                ..
-            }
-        ));
+        assert!(matches!(ok("BEGIN a.b", 3), Command::Begin { microseconds: 0, .. }));
+        assert!(matches!(ok(r#"BEGIN a.b """#, 3), Command::Begin { microseconds: 0, .. }));
+        assert!(matches!(ok("BEGIN a.b -5", 3), Command::Begin { microseconds: 0, .. }));
+        assert!(matches!(ok("BEGIN a.b 12x", 3), Command::Begin { microseconds: 12, .. }));
     }
 
     #[test]
@@ -797,29 +685,17 @@ mod tests {
         assert_eq!(fatal(r#"SET "" = 1"#, 3), ProtocolError::SetWithoutId);
         assert_eq!(fatal("BEGIN", 3), ProtocolError::BeginWithoutChart);
         assert_eq!(fatal("DIMENSION", 3), ProtocolError::DimensionWithoutId);
-        assert_eq!(
-            fatal(r#"DIMENSION "" x"#, 3),
-            ProtocolError::DimensionWithoutId
-        );
+        assert_eq!(fatal(r#"DIMENSION "" x"#, 3), ProtocolError::DimensionWithoutId);
         assert_eq!(fatal("CHART", 3), ProtocolError::ChartWithoutId);
         assert_eq!(fatal(r#"CHART """#, 3), ProtocolError::ChartWithoutId);
         // P24.
         for line in [r#"CHART "nodot" "x""#, r#"CHART ".x""#, r#"CHART "x.""#] {
-            assert!(
-                matches!(fatal(line, 3), ProtocolError::ChartInvalidId(_)),
-                "{line}"
-            );
+            assert!(matches!(fatal(line, 3), ProtocolError::ChartInvalidId(_)), "{line}");
         }
         // P32.
         assert_eq!(fatal("VARIABLE", 3), ProtocolError::VariableWithoutName);
-        assert_eq!(
-            fatal("VARIABLE HOST", 3),
-            ProtocolError::VariableWithoutName
-        );
-        assert_eq!(
-            fatal(r#"VARIABLE CHART "" = 1"#, 3),
-            ProtocolError::VariableWithoutName
-        );
+        assert_eq!(fatal("VARIABLE HOST", 3), ProtocolError::VariableWithoutName);
+        assert_eq!(fatal(r#"VARIABLE CHART "" = 1"#, 3), ProtocolError::VariableWithoutName);
         // P49.
         assert_eq!(fatal("DISABLE", 3), ProtocolError::Disable);
         assert!(fatal("DISABLE", 3).to_string().contains("DISABLE"));
@@ -827,34 +703,20 @@ mod tests {
 
     #[test]
     fn p20_to_p23_chart_fields() {
-        let c = chart(
-            r#"CHART "apps.cpu" "apps.cpu_total" "Apps CPU" "percent" "" "" "" "" "" "" "" """#,
-        );
+        let c = chart(r#"CHART "apps.cpu" "apps.cpu_total" "Apps CPU" "percent" "" "" "" "" "" "" "" """#);
         assert_eq!(c.name, Some(&b"apps.cpu_total"[..]));
         assert_eq!(c.family, Some(&b""[..]));
         assert_eq!((c.priority, c.update_every), (None, None));
-        assert_eq!(
-            (c.options, c.plugin, c.module),
-            (Some(&b""[..]), Some(&b""[..]), Some(&b""[..]))
-        );
+        assert_eq!((c.options, c.plugin, c.module), (Some(&b""[..]), Some(&b""[..]), Some(&b""[..])));
         let c = chart("CHART apps.mem");
-        assert_eq!(
-            (c.name, c.title, c.units, c.module),
-            (None, None, None, None)
-        );
+        assert_eq!((c.name, c.title, c.units, c.module), (None, None, None, None));
         assert_eq!((c.priority, c.update_every), (None, None));
         let c = chart(r#"CHART "a.b" "my name" "t" "u" "" "" "area" "-5" "0" "obsolete hidden""#);
         assert_eq!(c.priority, Some(-5));
         assert_eq!(c.update_every, Some(0));
         assert_eq!(c.options, Some(&b"obsolete hidden"[..]));
-        assert_eq!(
-            chart(r#"CHART a.b n t u f c line 12x -3y"#).priority,
-            Some(12)
-        );
-        assert_eq!(
-            chart(r#"CHART a.b n t u f c line 12x -3y"#).update_every,
-            Some(-3)
-        );
+        assert_eq!(chart(r#"CHART a.b n t u f c line 12x -3y"#).priority, Some(12));
+        assert_eq!(chart(r#"CHART a.b n t u f c line 12x -3y"#).update_every, Some(-3));
         assert_eq!(chart(r#"CHART a.b n t u f c line junk"#).priority, Some(0));
         assert_eq!(chart(r#"CHART a.b n t u f c line +5"#).priority, Some(0));
         // The type.id splits at the first dot.
@@ -882,17 +744,13 @@ mod tests {
     #[test]
     fn p26_to_p31_variables() {
         let var = |line: &'static str| match parse_line(line.as_bytes(), 3).unwrap() {
-            Parsed {
-                command: Some(Command::Variable { scope, name, value }),
-                warning,
-            } => (scope, name, value, warning),
+            Parsed { command: Some(Command::Variable { scope, name, value }), warning } => {
+                (scope, name, value, warning)
+            }
             p => panic!("{line}: {p:?}"),
         };
         let (scope, name, value, w) = var("VARIABLE HOST max_conn = 100.0000000");
-        assert_eq!(
-            (scope, name, value, w),
-            (VariableScope::Host, &b"max_conn"[..], 100.0, None)
-        );
+        assert_eq!((scope, name, value, w), (VariableScope::Host, &b"max_conn"[..], 100.0, None));
         assert_eq!(var("VARIABLE limit = 5").0, VariableScope::Auto);
         assert_eq!(var("VARIABLE limit = 5").2, 5.0);
         assert_eq!(var("VARIABLE CHART x = 1").0, VariableScope::Chart);
@@ -901,19 +759,10 @@ mod tests {
         assert_eq!(var("VARIABLE global x = 1").0, VariableScope::Auto);
         let p = parse_line(b"VARIABLE HOST y =", 3).unwrap();
         assert!(p.command.is_none());
-        assert_eq!(
-            p.warning,
-            Some(Warning::VariableEmptyValue { name: "y".into() })
-        );
+        assert_eq!(p.warning, Some(Warning::VariableEmptyValue { name: "y".into() }));
         let (_, _, value, w) = var("VARIABLE HOST z = 12abc");
         assert_eq!(value, 12.0);
-        assert_eq!(
-            w,
-            Some(Warning::VariableLeftovers {
-                name: "z".into(),
-                value: "12abc".into()
-            })
-        );
+        assert_eq!(w, Some(Warning::VariableLeftovers { name: "z".into(), value: "12abc".into() }));
         assert_eq!(var("VARIABLE HOST e = 1.5e3").2, 1500.0);
         assert_eq!(var("VARIABLE HOST e = -1.0000000").2, -1.0);
         assert_eq!(var("VARIABLE HOST e = 2E-2").2, 0.02);
@@ -935,11 +784,7 @@ mod tests {
     #[test]
     fn p33_to_p37_labels() {
         match ok(r#"LABEL "_os_name" = 1 "Debian GNU/Linux""#, 3) {
-            Command::Label {
-                name,
-                source,
-                value,
-            } => {
+            Command::Label { name, source, value } => {
                 assert_eq!(name, b"_os_name");
                 assert_eq!(source, 1);
                 assert_eq!(value.joined(), b"Debian GNU/Linux");
@@ -961,10 +806,7 @@ mod tests {
         let p = parse_line(br#"LABEL "k" = 1"#, 3).unwrap();
         assert!(p.command.is_none());
         assert_eq!(p.warning, Some(Warning::LabelMalformed));
-        assert_eq!(
-            parse_line(b"LABEL", 3).unwrap().warning,
-            Some(Warning::LabelMalformed)
-        );
+        assert_eq!(parse_line(b"LABEL", 3).unwrap().warning, Some(Warning::LabelMalformed));
         assert!(matches!(ok("OVERWRITE labels", 0), Command::Overwrite));
         assert!(matches!(ok("OVERWRITE", 4), Command::Overwrite));
     }
@@ -972,42 +814,24 @@ mod tests {
     #[test]
     fn p38_to_p41_claimed_id() {
         match ok("CLAIMED_ID aaaaaaaa-0000-0000-0000-000000000001 NULL", 3) {
-            Command::ClaimedId {
-                machine_guid,
-                claim_id,
-            } => {
+            Command::ClaimedId { machine_guid, claim_id } => {
                 assert_eq!(machine_guid, b"aaaaaaaa-0000-0000-0000-000000000001");
                 assert_eq!(claim_id, None);
             }
             c => panic!("{c:?}"),
         }
-        match ok(
-            "CLAIMED_ID aaaaaaaa-0000-0000-0000-000000000001 bbbbbbbb-1111-2222-3333-444444444444",
-            4,
-        ) {
+        match ok("CLAIMED_ID aaaaaaaa-0000-0000-0000-000000000001 bbbbbbbb-1111-2222-3333-444444444444", 4) {
             Command::ClaimedId { claim_id, .. } => {
                 assert_eq!(claim_id, Some(&b"bbbbbbbb-1111-2222-3333-444444444444"[..]))
             }
             c => panic!("{c:?}"),
         }
         // P40 (another host) is a state check: syntactically fine.
-        assert!(matches!(
-            ok("CLAIMED_ID aaaaaaaa-0000-0000-0000-000000000009 NULL", 3),
-            Command::ClaimedId { .. }
-        ));
+        assert!(matches!(ok("CLAIMED_ID aaaaaaaa-0000-0000-0000-000000000009 NULL", 3), Command::ClaimedId { .. }));
+        assert_eq!(fatal("CLAIMED_ID aaaaaaaa-0000-0000-0000-000000000001", 3), ProtocolError::ClaimedIdParameters(1));
+        assert!(matches!(fatal("CLAIMED_ID x NULL", 3), ProtocolError::ClaimedIdInvalidHost(_)));
         assert_eq!(
-            fatal("CLAIMED_ID aaaaaaaa-0000-0000-0000-000000000001", 3),
-            ProtocolError::ClaimedIdParameters(1)
-        );
-        assert!(matches!(
-            fatal("CLAIMED_ID x NULL", 3),
-            ProtocolError::ClaimedIdInvalidHost(_)
-        ));
-        assert_eq!(
-            fatal(
-                "CLAIMED_ID aaaaaaaa-0000-0000-0000-000000000001 NULL extra",
-                3
-            ),
+            fatal("CLAIMED_ID aaaaaaaa-0000-0000-0000-000000000001 NULL extra", 3),
             ProtocolError::ClaimedIdParameters(3)
         );
         assert!(matches!(
@@ -1022,31 +846,29 @@ mod tests {
     }
 
     #[test]
+    fn chart_definition_end_is_ignored_at_every_level() {
+        for v in 0..=4 {
+            let p = parse_line(b"CHART_DEFINITION_END 1 2 3", v).expect("not fatal");
+            assert!(p.command.is_none() && p.warning.is_none());
+        }
+    }
+
+    #[test]
     fn p42_to_p46_keywords() {
         for line in [
             "HELLO world",
             r#"set "user" = 1"#,
-            "CHART_DEFINITION_END 1 2 3",
             r#"RSET "x" 1 """#,
             r#""SET" "x" = 1"#,
             "REPLAY_CHART a.b true 1 2",
             "FUNCTION x 1 y",
         ] {
             for v in 0..=4 {
-                assert!(
-                    matches!(fatal(line, v), ProtocolError::UnknownKeyword { .. }),
-                    "{line}"
-                );
+                assert!(matches!(fatal(line, v), ProtocolError::UnknownKeyword { .. }), "{line}");
             }
         }
         let e = fatal("HELLO world", 3);
-        assert_eq!(
-            e,
-            ProtocolError::UnknownKeyword {
-                keyword: "HELLO".into(),
-                version: 3
-            }
-        );
+        assert_eq!(e, ProtocolError::UnknownKeyword { keyword: "HELLO".into(), version: 3 });
         assert!(e.to_string().contains("HELLO"));
         // P43: blank lines.
         for line in ["", "\r", "   \t "] {
@@ -1060,53 +882,34 @@ mod tests {
         assert!(p.command.is_none());
         assert_eq!(p.warning, Some(Warning::TimestampIgnored));
         // P46: CLABEL at v3 is unknown.
-        assert!(matches!(
-            fatal(r#"CLABEL "k" "v" 1"#, 3),
-            ProtocolError::UnknownKeyword { .. }
-        ));
-        assert!(matches!(
-            fatal("CLABEL_COMMIT", 3),
-            ProtocolError::UnknownKeyword { .. }
-        ));
+        assert!(matches!(fatal(r#"CLABEL "k" "v" 1"#, 3), ProtocolError::UnknownKeyword { .. }));
+        assert!(matches!(fatal("CLABEL_COMMIT", 3), ProtocolError::UnknownKeyword { .. }));
         assert!(matches!(ok("FLUSH", 0), Command::Flush));
     }
 
     #[test]
     fn p47_p48_chart_labels() {
         match ok(r#"CLABEL "k" "v" 2"#, 4) {
-            Command::ChartLabel {
-                name,
-                value,
-                source,
-            } => {
+            Command::ChartLabel { name, value, source } => {
                 assert_eq!((name, value, source), (&b"k"[..], &b"v"[..], 2));
             }
             c => panic!("{c:?}"),
         }
         assert!(matches!(ok("CLABEL_COMMIT", 4), Command::ChartLabelCommit));
-        assert_eq!(
-            fatal(r#"CLABEL "k" "v""#, 4),
-            ProtocolError::ChartLabelParameters
-        );
+        assert_eq!(fatal(r#"CLABEL "k" "v""#, 4), ProtocolError::ChartLabelParameters);
         assert_eq!(fatal("CLABEL", 4), ProtocolError::ChartLabelParameters);
     }
 
     #[test]
     fn p53_to_p57_quoting() {
-        assert_eq!(
-            chart(r#"CHART "a.b" "x" "t \"q\"""#).title,
-            Some(&br#"t \"q\""#[..])
-        );
+        assert_eq!(chart(r#"CHART "a.b" "x" "t \"q\"""#).title, Some(&br#"t \"q\""#[..]));
         let c = chart("CHART 'a.b' 'my name' 'single quoted title'");
         assert_eq!(c.name, Some(&b"my name"[..]));
         assert_eq!(c.title, Some(&b"single quoted title"[..]));
         assert_eq!(dim(r#"DIMENSION "a=b" "" absolute"#).id, b"a=b");
         assert_eq!(set(r#"SET "a=b" = 5"#), (&b"a=b"[..], Some(5)));
         match ok(r#"BEGIN "system.cpu 100"#, 3) {
-            Command::Begin {
-                chart,
-                microseconds,
-            } => {
+            Command::Begin { chart, microseconds } => {
                 assert_eq!(chart, b"system.cpu 100");
                 assert_eq!(microseconds, 0);
             }
@@ -1159,14 +962,7 @@ mod tests {
     /// keyword counts.
     fn fixture_table() -> Vec<FixtureRow> {
         let base = |c: usize, d: usize, b: usize, s: usize, v: usize| {
-            vec![
-                ("CHART", c),
-                ("DIMENSION", d),
-                ("BEGIN", b),
-                ("SET", s),
-                ("END", b),
-                ("VARIABLE", v),
-            ]
+            vec![("CHART", c), ("DIMENSION", d), ("BEGIN", b), ("SET", s), ("END", b), ("VARIABLE", v)]
         };
         let with = |mut v: Vec<(&'static str, usize)>, extra: &[(&'static str, usize)]| {
             v.extend_from_slice(extra);
@@ -1175,23 +971,12 @@ mod tests {
         vec![
             ("v1", 0, false, base(201, 753, 2255, 7645, 12)),
             ("v1-80s", 0, false, base(202, 754, 9252, 31526, 13)),
-            (
-                "v2",
-                1,
-                false,
-                with(
-                    base(201, 753, 2267, 7669, 12),
-                    &[("LABEL", 17), ("OVERWRITE", 1)],
-                ),
-            ),
+            ("v2", 1, false, with(base(201, 753, 2267, 7669, 12), &[("LABEL", 17), ("OVERWRITE", 1)])),
             (
                 "v3",
                 3,
                 false,
-                with(
-                    base(201, 753, 2340, 7921, 11),
-                    &[("LABEL", 17), ("OVERWRITE", 1), ("CLAIMED_ID", 1)],
-                ),
+                with(base(201, 753, 2340, 7921, 11), &[("LABEL", 17), ("OVERWRITE", 1), ("CLAIMED_ID", 1)]),
             ),
             (
                 "v4",
@@ -1199,13 +984,7 @@ mod tests {
                 true,
                 with(
                     base(201, 753, 2290, 7762, 11),
-                    &[
-                        ("LABEL", 17),
-                        ("OVERWRITE", 1),
-                        ("CLAIMED_ID", 1),
-                        ("CLABEL", 503),
-                        ("CLABEL_COMMIT", 201),
-                    ],
+                    &[("LABEL", 17), ("OVERWRITE", 1), ("CLAIMED_ID", 1), ("CLABEL", 503), ("CLABEL_COMMIT", 201)],
                 ),
             ),
             (
@@ -1214,21 +993,14 @@ mod tests {
                 false,
                 with(
                     base(201, 753, 2267, 7669, 12),
-                    &[
-                        ("LABEL", 17),
-                        ("OVERWRITE", 1),
-                        ("CLAIMED_ID", 1),
-                        ("CLABEL", 503),
-                        ("CLABEL_COMMIT", 201),
-                    ],
+                    &[("LABEL", 17), ("OVERWRITE", 1), ("CLAIMED_ID", 1), ("CLABEL", 503), ("CLABEL_COMMIT", 201)],
                 ),
             ),
         ]
     }
 
     fn fixture(name: &str) -> Vec<u8> {
-        let path = crate::stream::request::fixtures_dir()
-            .join(format!("netdata-1.37.1-child-{name}.stream"));
+        let path = crate::stream::request::fixtures_dir().join(format!("netdata-1.37.1-child-{name}.stream"));
         std::fs::read(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"))
     }
 
@@ -1269,12 +1041,7 @@ mod tests {
             for line in fixture_lines(&bytes, cut) {
                 let p = parse_line(line, version)
                     .unwrap_or_else(|e| panic!("{name}: {:?}: {e}", String::from_utf8_lossy(line)));
-                assert_eq!(
-                    p.warning,
-                    None,
-                    "{name}: {:?}",
-                    String::from_utf8_lossy(line)
-                );
+                assert_eq!(p.warning, None, "{name}: {:?}", String::from_utf8_lossy(line));
                 let c = p.command.unwrap_or_else(|| panic!("{name}: blank line"));
                 *counts.entry(kind(&c)).or_default() += 1;
                 if let Command::Chart(ch) = c {
@@ -1291,16 +1058,10 @@ mod tests {
         // A v4 capture at level 3 fails on the first CLABEL; a v3 one at level 2 on
         // CLAIMED_ID.
         let bytes = fixture("v4");
-        let first_err = fixture_lines(&bytes, true)
-            .into_iter()
-            .find_map(|l| parse_line(l, 3).err());
-        assert!(
-            matches!(first_err, Some(ProtocolError::UnknownKeyword { ref keyword, .. }) if keyword == "CLABEL")
-        );
+        let first_err = fixture_lines(&bytes, true).into_iter().find_map(|l| parse_line(l, 3).err());
+        assert!(matches!(first_err, Some(ProtocolError::UnknownKeyword { ref keyword, .. }) if keyword == "CLABEL"));
         let bytes = fixture("v3");
-        let first_err = fixture_lines(&bytes, false)
-            .into_iter()
-            .find_map(|l| parse_line(l, 2).err());
+        let first_err = fixture_lines(&bytes, false).into_iter().find_map(|l| parse_line(l, 2).err());
         assert!(
             matches!(first_err, Some(ProtocolError::UnknownKeyword { ref keyword, .. }) if keyword == "CLAIMED_ID")
         );
@@ -1309,11 +1070,7 @@ mod tests {
     /// A sample of distinct fixture lines (every 7th, to keep the mutation test fast).
     fn sample_lines() -> Vec<Vec<u8>> {
         let bytes = fixture("vcaps3008");
-        fixture_lines(&bytes, false)
-            .into_iter()
-            .step_by(7)
-            .map(<[u8]>::to_vec)
-            .collect()
+        fixture_lines(&bytes, false).into_iter().step_by(7).map(<[u8]>::to_vec).collect()
     }
 
     #[derive(Debug, Clone)]

@@ -65,12 +65,8 @@ pub fn chart_options(obsolete: bool, detail: bool, store_first: bool, hidden: bo
 /// The DIMENSION options field: three slots, `obsolete` / `hidden` / `noreset` or empty
 /// (`"  "` for none).
 pub fn dimension_options(obsolete: bool, hidden: bool, noreset: bool) -> String {
-    [
-        if obsolete { "obsolete" } else { "" },
-        if hidden { "hidden" } else { "" },
-        if noreset { "noreset" } else { "" },
-    ]
-    .join(" ")
+    [if obsolete { "obsolete" } else { "" }, if hidden { "hidden" } else { "" }, if noreset { "noreset" } else { "" }]
+        .join(" ")
 }
 
 /// The byte a quoted field holds instead of `b`.
@@ -125,15 +121,7 @@ fn int(out: &mut Vec<u8>, v: impl itoa::Integer) {
 /// `CHART "type.id" "name" "title" "units" "family" "context" "charttype" priority update_every "options" "plugin" "module"`
 pub fn chart<S: AsRef<[u8]>>(out: &mut Vec<u8>, c: &ChartDef<S>) {
     out.extend_from_slice(b"CHART ");
-    for f in [
-        &c.type_id,
-        &c.name,
-        &c.title,
-        &c.units,
-        &c.family,
-        &c.context,
-        &c.chart_type,
-    ] {
+    for f in [&c.type_id, &c.name, &c.title, &c.units, &c.family, &c.context, &c.chart_type] {
         quoted(out, f.as_ref());
         out.push(b' ');
     }
@@ -310,10 +298,7 @@ fn query_int(out: &mut Vec<u8>, name: &str, value: impl itoa::Integer) {
 
 /// Header values lose CR, LF and other control bytes.
 fn header_value(out: &mut Vec<u8>, v: &str) {
-    out.extend(
-        v.bytes()
-            .map(|b| if b < 0x20 || b == 0x7f { b' ' } else { b }),
-    );
+    out.extend(v.bytes().map(|b| if b < 0x20 || b == 0x7f { b' ' } else { b }));
 }
 
 /// Appends the complete STREAM request: request line, `User-Agent`, `Accept` and the
@@ -349,16 +334,7 @@ pub fn stream_request(out: &mut Vec<u8>, p: &RequestParams<'_>) {
             Some(suffix) => format!("NETDATA_SYSTEM_OS_{suffix}"),
             None => name.clone(),
         };
-        let sent: String = sent
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let sent: String = sent.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
         query_pair(out, false, &sent, value);
     }
     out.extend_from_slice(b"&NETDATA_PROTOCOL_VERSION=1.1 HTTP/1.1\r\nUser-Agent: ");
@@ -416,10 +392,7 @@ mod tests {
                 options: dimension_options(false, false, false),
             },
         );
-        assert_eq!(
-            text(&out),
-            "DIMENSION \"user\" \"user\" \"percentage-of-incremental-row\" 1 1 \"  \"\n"
-        );
+        assert_eq!(text(&out), "DIMENSION \"user\" \"user\" \"percentage-of-incremental-row\" 1 1 \"  \"\n");
         out.clear();
         variable(&mut out, VariableScope::Host, b"max_conn", 100.0);
         variable(&mut out, VariableScope::Chart, b"x", -1.0);
@@ -488,10 +461,10 @@ mod tests {
             program_version: original.program_version.as_deref().unwrap_or(""),
         };
         stream_request(&mut out, &p);
-        assert!(out.starts_with(
-            b"STREAM key=11111111-2222-3333-4444-555555555555&hostname=capture-child&"
+        assert!(out.starts_with(b"STREAM key=11111111-2222-3333-4444-555555555555&hostname=capture-child&"));
+        assert!(out.ends_with(
+            b"&NETDATA_PROTOCOL_VERSION=1.1 HTTP/1.1\r\nUser-Agent: netdata/v1.37.1\r\nAccept: */*\r\n\r\n"
         ));
-        assert!(out.ends_with(b"&NETDATA_PROTOCOL_VERSION=1.1 HTTP/1.1\r\nUser-Agent: netdata/v1.37.1\r\nAccept: */*\r\n\r\n"));
         let text = String::from_utf8_lossy(&out);
         assert!(text.contains("&NETDATA_SYSTEM_OS_NAME=Debian+GNU%2fLinux&"));
         assert!(text.contains("&tags=&ver=16376&"));

@@ -35,12 +35,7 @@ pub struct LineBuffer {
 impl LineBuffer {
     /// An empty buffer of (at least) `capacity` bytes.
     pub fn new(capacity: usize) -> Self {
-        LineBuffer {
-            buf: vec![0; capacity.max(MIN_SPARE)],
-            start: 0,
-            scanned: 0,
-            end: 0,
-        }
+        LineBuffer { buf: vec![0; capacity.max(MIN_SPARE)], start: 0, scanned: 0, end: 0 }
     }
 
     /// A buffer that already holds `bytes` (received after the handshake head).
@@ -100,9 +95,7 @@ impl LineBuffer {
     /// error once the current line is longer than [`MAX_LINE`] including its `\n`. The
     /// error is sticky: the offending bytes are not consumed.
     pub fn next_line(&mut self) -> Result<Option<&[u8]>, LineTooLong> {
-        let found = self.buf[self.scanned..self.end]
-            .iter()
-            .position(|&b| b == b'\n');
+        let found = self.buf[self.scanned..self.end].iter().position(|&b| b == b'\n');
         match found {
             Some(p) => {
                 let nl = self.scanned + p;
@@ -160,10 +153,7 @@ mod tests {
         assert_eq!(drain(&mut lb).unwrap(), vec![b"BEGIN \"a.b\" 0".to_vec()]);
         assert_eq!(lb.buffered(), b"SET \"x\"");
         feed(&mut lb, b" = 1\r\nEND\n");
-        assert_eq!(
-            drain(&mut lb).unwrap(),
-            vec![b"SET \"x\" = 1\r".to_vec(), b"END".to_vec()]
-        );
+        assert_eq!(drain(&mut lb).unwrap(), vec![b"SET \"x\" = 1\r".to_vec(), b"END".to_vec()]);
         assert!(lb.is_empty());
     }
 
@@ -181,10 +171,7 @@ mod tests {
     fn empty_lines_are_returned() {
         let mut lb = LineBuffer::new(16);
         feed(&mut lb, b"\n\nX\n");
-        assert_eq!(
-            drain(&mut lb).unwrap(),
-            vec![b"".to_vec(), b"".to_vec(), b"X".to_vec()]
-        );
+        assert_eq!(drain(&mut lb).unwrap(), vec![b"".to_vec(), b"".to_vec(), b"X".to_vec()]);
     }
 
     #[test]

@@ -49,9 +49,7 @@ pub fn sniff(buf: &[u8]) -> Sniff {
 
 /// Offset just past the first `\r\n\r\n` (rule 2), if the head is complete.
 pub fn head_end(buf: &[u8]) -> Option<usize> {
-    buf.windows(HEAD_END.len())
-        .position(|w| w == HEAD_END)
-        .map(|p| p + HEAD_END.len())
+    buf.windows(HEAD_END.len()).position(|w| w == HEAD_END).map(|p| p + HEAD_END.len())
 }
 
 /// Why a request head cannot be parsed.
@@ -112,18 +110,11 @@ pub fn parse_stream_request(head: &[u8]) -> Result<StreamRequest, RequestError> 
     if head.len() > MAX_REQUEST {
         return Err(RequestError::TooBig);
     }
-    let rest = head
-        .strip_prefix(STREAM_PREFIX)
-        .ok_or(RequestError::NotStream)?;
-    let line_len = rest
-        .windows(2)
-        .position(|w| w == b"\r\n")
-        .unwrap_or(rest.len());
+    let rest = head.strip_prefix(STREAM_PREFIX).ok_or(RequestError::NotStream)?;
+    let line_len = rest.windows(2).position(|w| w == b"\r\n").unwrap_or(rest.len());
     let request_line = &rest[..line_len];
-    let target_len = request_line
-        .windows(HTTP_MARK.len())
-        .position(|w| w == HTTP_MARK)
-        .ok_or(RequestError::Malformed)?;
+    let target_len =
+        request_line.windows(HTTP_MARK.len()).position(|w| w == HTTP_MARK).ok_or(RequestError::Malformed)?;
     let decoded = url_decode(&request_line[..target_len])?;
 
     let mut req = StreamRequest::default();
@@ -209,14 +200,7 @@ enum SystemInfoKey {
     Unknown,
 }
 
-const OS_SUFFIXES: [&str; 6] = [
-    "NAME",
-    "ID",
-    "ID_LIKE",
-    "VERSION",
-    "VERSION_ID",
-    "DETECTION",
-];
+const OS_SUFFIXES: [&str; 6] = ["NAME", "ID", "ID_LIKE", "VERSION", "VERSION_ID", "DETECTION"];
 
 const VERBATIM: [&str; 15] = [
     "NETDATA_HOST_IS_K8S_NODE",
@@ -283,16 +267,15 @@ pub fn url_decode(target: &[u8]) -> Result<String, RequestError> {
     while i < target.len() && out.len() < MAX_DECODED_TARGET {
         let b = target[i];
         let byte = match b {
-            b'%' => match (
-                target.get(i + 1).copied().and_then(hex_value),
-                target.get(i + 2).copied().and_then(hex_value),
-            ) {
-                (Some(h), Some(l)) => {
-                    i += 2;
-                    (h << 4) | l
+            b'%' => {
+                match (target.get(i + 1).copied().and_then(hex_value), target.get(i + 2).copied().and_then(hex_value)) {
+                    (Some(h), Some(l)) => {
+                        i += 2;
+                        (h << 4) | l
+                    }
+                    _ => b'%',
                 }
-                _ => b'%',
-            },
+            }
             b'+' => b' ',
             other => other,
         };
@@ -340,11 +323,7 @@ pub(crate) fn fixtures_dir() -> std::path::PathBuf {
     if near.is_dir() {
         return near.to_path_buf();
     }
-    std::path::Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures"
-    ))
-    .to_path_buf()
+    std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures")).to_path_buf()
 }
 
 #[cfg(test)]
@@ -352,8 +331,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const H1_QUERY: &str =
-        "key=11111111-2222-3333-4444-555555555555&hostname=child1&registry_hostname=child1\
+    const H1_QUERY: &str = "key=11111111-2222-3333-4444-555555555555&hostname=child1&registry_hostname=child1\
 &machine_guid=aaaaaaaa-0000-0000-0000-000000000001&update_every=1&os=linux&timezone=Etc/UTC\
 &tags=&ver=3&NETDATA_SYSTEM_OS_NAME=Debian+GNU%2FLinux&NETDATA_SYSTEM_OS_ID=debian\
 &NETDATA_SYSTEM_OS_ID_LIKE=&NETDATA_SYSTEM_OS_VERSION=11+%28bullseye%29\
@@ -369,8 +347,7 @@ mod tests {
 &NETDATA_SYSTEM_TOTAL_DISK_SIZE=107374182400&NETDATA_PROTOCOL_VERSION=1.1";
 
     fn request(query: &str, agent: &str) -> Vec<u8> {
-        format!("STREAM {query} HTTP/1.1\r\nUser-Agent: {agent}\r\nAccept: */*\r\n\r\n")
-            .into_bytes()
+        format!("STREAM {query} HTTP/1.1\r\nUser-Agent: {agent}\r\nAccept: */*\r\n\r\n").into_bytes()
     }
 
     fn h1_with(query: &str) -> StreamRequest {
@@ -378,10 +355,7 @@ mod tests {
     }
 
     fn info<'a>(r: &'a StreamRequest, k: &str) -> Option<&'a str> {
-        r.system_info
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.as_str())
+        r.system_info.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
     }
 
     fn replace(query: &str, from: &str, to: &str) -> String {
@@ -392,16 +366,10 @@ mod tests {
     #[test]
     fn h1_fields() {
         let r = h1_with(H1_QUERY);
-        assert_eq!(
-            r.key.as_deref(),
-            Some("11111111-2222-3333-4444-555555555555")
-        );
+        assert_eq!(r.key.as_deref(), Some("11111111-2222-3333-4444-555555555555"));
         assert_eq!(r.hostname.as_deref(), Some("child1"));
         assert_eq!(r.registry_hostname.as_deref(), Some("child1"));
-        assert_eq!(
-            r.machine_guid.as_deref(),
-            Some("aaaaaaaa-0000-0000-0000-000000000001")
-        );
+        assert_eq!(r.machine_guid.as_deref(), Some("aaaaaaaa-0000-0000-0000-000000000001"));
         assert_eq!(r.update_every, Some(1));
         assert_eq!(r.os.as_deref(), Some("linux"));
         assert_eq!(r.timezone.as_deref(), Some("Etc/UTC"));
@@ -411,15 +379,9 @@ mod tests {
         assert_eq!(info(&r, "NETDATA_HOST_OS_VERSION"), Some("11 (bullseye)"));
         assert_eq!(info(&r, "NETDATA_HOST_OS_ID_LIKE"), None);
         assert_eq!(info(&r, "NETDATA_SYSTEM_OS_NAME"), None);
-        assert_eq!(
-            info(&r, "NETDATA_SYSTEM_KERNEL_VERSION"),
-            Some("5.10.0-20-amd64")
-        );
+        assert_eq!(info(&r, "NETDATA_SYSTEM_KERNEL_VERSION"), Some("5.10.0-20-amd64"));
         assert_eq!(info(&r, "NETDATA_CONTAINER_OS_DETECTION"), Some("none"));
-        assert_eq!(
-            info(&r, "NETDATA_SYSTEM_TOTAL_DISK_SIZE"),
-            Some("107374182400")
-        );
+        assert_eq!(info(&r, "NETDATA_SYSTEM_TOTAL_DISK_SIZE"), Some("107374182400"));
         assert_eq!(r.system_info.len(), 5 + 8 + 6 + 4);
         assert_eq!(r.program_name.as_deref(), Some("netdata"));
         assert_eq!(r.program_version.as_deref(), Some("v1.29.3"));
@@ -427,10 +389,7 @@ mod tests {
         assert_eq!(r.abbrev_timezone, None);
         assert_eq!(r.utc_offset, None);
         assert_eq!(r.hops, None);
-        assert_eq!(
-            crate::stream::version::negotiate_with_ceiling(r.offer, 3),
-            3
-        );
+        assert_eq!(crate::stream::version::negotiate_with_ceiling(r.offer, 3), 3);
     }
 
     #[test]
@@ -486,39 +445,21 @@ mod tests {
     #[test]
     fn admission_vectors_parse() {
         // H10: no key.
-        let r = h1_with(&replace(
-            H1_QUERY,
-            "key=11111111-2222-3333-4444-555555555555&",
-            "",
-        ));
+        let r = h1_with(&replace(H1_QUERY, "key=11111111-2222-3333-4444-555555555555&", ""));
         assert_eq!(r.key, None);
         // H11: empty hostname is skipped.
-        assert_eq!(
-            h1_with(&replace(H1_QUERY, "hostname=child1&", "hostname=&")).hostname,
-            None
-        );
+        assert_eq!(h1_with(&replace(H1_QUERY, "hostname=child1&", "hostname=&")).hostname, None);
         // H12: no machine guid.
-        let r = h1_with(&replace(
-            H1_QUERY,
-            "&machine_guid=aaaaaaaa-0000-0000-0000-000000000001",
-            "",
-        ));
+        let r = h1_with(&replace(H1_QUERY, "&machine_guid=aaaaaaaa-0000-0000-0000-000000000001", ""));
         assert_eq!(r.machine_guid, None);
         // H13, H14: present but not GUIDs.
-        let r = h1_with(&replace(
-            H1_QUERY,
-            "key=11111111-2222-3333-4444-555555555555",
-            "key=not-a-guid",
-        ));
+        let r = h1_with(&replace(H1_QUERY, "key=11111111-2222-3333-4444-555555555555", "key=not-a-guid"));
         assert_eq!(r.key.as_deref(), Some("not-a-guid"));
         assert!(!is_guid(b"not-a-guid"));
         assert!(!is_guid(b"aaaaaaaa-0000-0000-0000-00000000001"));
         // H17: an upper-case key is kept as sent (section match is the caller's).
         let r = h1_with(&replace(H1_QUERY, "key=11111111", "key=ABCDEF01"));
-        assert_eq!(
-            r.key.as_deref(),
-            Some("ABCDEF01-2222-3333-4444-555555555555")
-        );
+        assert_eq!(r.key.as_deref(), Some("ABCDEF01-2222-3333-4444-555555555555"));
     }
 
     #[test]
@@ -538,15 +479,9 @@ mod tests {
         assert_eq!(r.unused, vec![("foo".to_string(), "bar".to_string())]);
         // H29.
         assert_eq!(sniff(b"GET /api/v1/info HTTP/1.1\r\n"), Sniff::Other);
-        assert_eq!(
-            parse_stream_request(b"GET /api/v1/info HTTP/1.1\r\n\r\n"),
-            Err(RequestError::NotStream)
-        );
+        assert_eq!(parse_stream_request(b"GET /api/v1/info HTTP/1.1\r\n\r\n"), Err(RequestError::NotStream));
         // H30.
-        let head = request(
-            &replace(H1_QUERY, "hostname=child1&", "hostname=a%0Ab&"),
-            "x/y",
-        );
+        let head = request(&replace(H1_QUERY, "hostname=child1&", "hostname=a%0Ab&"), "x/y");
         assert_eq!(parse_stream_request(&head), Err(RequestError::UrlNotValid));
     }
 
@@ -556,10 +491,7 @@ mod tests {
         let http = full.windows(8).position(|w| w == b"HTTP/1.1").unwrap() + 3;
         let end = full.len() - 2;
         let mut buf = Vec::new();
-        for (k, seg) in [&full[..http], &full[http..end], &full[end..]]
-            .iter()
-            .enumerate()
-        {
+        for (k, seg) in [&full[..http], &full[http..end], &full[end..]].iter().enumerate() {
             buf.extend_from_slice(seg);
             assert_eq!(sniff(&buf), Sniff::Stream);
             if k < 2 {
@@ -621,13 +553,9 @@ mod tests {
         assert_eq!(r.hostname.as_deref(), Some("b"));
         assert_eq!(r.unused, vec![("Hostname".to_string(), "c".to_string())]);
         // System info: last wins, dropped keys dropped.
-        let r = h1_with(
-            "NETDATA_SYSTEM_OS_ID=a&NETDATA_SYSTEM_OS_ID=b&NETDATA_SYSTEM_CPU_MODEL=x&NETDATA_SYSTEM_OS_FOO=1",
-        );
-        assert_eq!(
-            r.system_info,
-            vec![("NETDATA_HOST_OS_ID".into(), "b".into())]
-        );
+        let r =
+            h1_with("NETDATA_SYSTEM_OS_ID=a&NETDATA_SYSTEM_OS_ID=b&NETDATA_SYSTEM_CPU_MODEL=x&NETDATA_SYSTEM_OS_FOO=1");
+        assert_eq!(r.system_info, vec![("NETDATA_HOST_OS_ID".into(), "b".into())]);
         assert_eq!(r.unused, vec![("NETDATA_SYSTEM_OS_FOO".into(), "1".into())]);
         // Numbers.
         let r = h1_with("update_every=0x2&utc_offset=-7200&hops=3xyz&ml_capable=abc");
@@ -639,20 +567,15 @@ mod tests {
 
     #[test]
     fn request_line_and_headers() {
-        assert_eq!(
-            parse_stream_request(b"STREAM key=a\r\n\r\n"),
-            Err(RequestError::Malformed)
-        );
+        assert_eq!(parse_stream_request(b"STREAM key=a\r\n\r\n"), Err(RequestError::Malformed));
         // No User-Agent → unknown program.
         let r = parse_stream_request(b"STREAM key=a HTTP/1.1\r\nAccept: */*\r\n\r\n").unwrap();
         assert_eq!(r.program_name, None);
         // Header name is case-insensitive; split at the first `/`.
-        let r =
-            parse_stream_request(b"STREAM key=a HTTP/1.1\r\nuser-agent:  a/b/c \r\n\r\n").unwrap();
+        let r = parse_stream_request(b"STREAM key=a HTTP/1.1\r\nuser-agent:  a/b/c \r\n\r\n").unwrap();
         assert_eq!(r.program_name.as_deref(), Some("a"));
         assert_eq!(r.program_version.as_deref(), Some("b/c"));
-        let r =
-            parse_stream_request(b"STREAM key=a HTTP/1.1\r\nUser-Agent: plain\r\n\r\n").unwrap();
+        let r = parse_stream_request(b"STREAM key=a HTTP/1.1\r\nUser-Agent: plain\r\n\r\n").unwrap();
         assert_eq!(r.program_name.as_deref(), Some("plain"));
         assert_eq!(r.program_version, None);
         // Too big.
@@ -693,10 +616,7 @@ mod tests {
             assert_eq!(sniff(&bytes), Sniff::Stream);
             assert_eq!(head_end(&bytes), Some(bytes.len()), "{path:?}");
             let r = parse_stream_request(&bytes).unwrap();
-            assert_eq!(
-                r.key.as_deref(),
-                Some("11111111-2222-3333-4444-555555555555")
-            );
+            assert_eq!(r.key.as_deref(), Some("11111111-2222-3333-4444-555555555555"));
             assert_eq!(r.hostname.as_deref(), Some("capture-child"));
             assert_eq!(r.registry_hostname.as_deref(), Some("capture-child"));
             assert!(is_guid(r.machine_guid.as_deref().unwrap().as_bytes()));
@@ -706,10 +626,7 @@ mod tests {
             assert_eq!(r.abbrev_timezone.as_deref(), Some("UTC"));
             assert_eq!(r.utc_offset, Some(0));
             assert_eq!(r.hops, Some(1));
-            assert_eq!(
-                (r.ml_capable, r.ml_enabled, r.mc_version),
-                (Some(0), Some(0), Some(1))
-            );
+            assert_eq!((r.ml_capable, r.ml_enabled, r.mc_version), (Some(0), Some(0), Some(1)));
             assert_eq!(r.tags, None);
             assert_eq!(r.offer, 16376);
             assert_eq!(crate::stream::version::negotiate(r.offer), 4);

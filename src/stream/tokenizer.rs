@@ -27,10 +27,7 @@ impl<'a> Words<'a> {
     }
     /// Words from a slice (at most [`MAX_WORDS`] are kept); for building commands by hand.
     pub fn from_slice(words: &[&'a [u8]]) -> Words<'a> {
-        let mut w = Words {
-            words: [&[]; MAX_WORDS],
-            len: 0,
-        };
+        let mut w = Words { words: [&[]; MAX_WORDS], len: 0 };
         for (slot, word) in w.words.iter_mut().zip(words) {
             *slot = word;
             w.len += 1;
@@ -89,15 +86,9 @@ fn until_nul(line: &[u8]) -> &[u8] {
 /// Empty for a blank line.
 pub fn keyword(line: &[u8]) -> &[u8] {
     let line = until_nul(line);
-    let start = line
-        .iter()
-        .position(|&b| !is_separator(b))
-        .unwrap_or(line.len());
+    let start = line.iter().position(|&b| !is_separator(b)).unwrap_or(line.len());
     let rest = &line[start..];
-    let len = rest
-        .iter()
-        .position(|&b| is_separator(b))
-        .unwrap_or(rest.len());
+    let len = rest.iter().position(|&b| is_separator(b)).unwrap_or(rest.len());
     &rest[..len]
 }
 
@@ -106,10 +97,7 @@ pub fn keyword(line: &[u8]) -> &[u8] {
 pub fn tokenize(line: &[u8]) -> Words<'_> {
     let line = until_nul(line);
     let n = line.len();
-    let mut out = Words {
-        words: [&[]; MAX_WORDS],
-        len: 0,
-    };
+    let mut out = Words { words: [&[]; MAX_WORDS], len: 0 };
     let mut i = 0;
     while i < n && is_separator(line[i]) {
         i += 1;
@@ -163,10 +151,7 @@ mod tests {
     use super::*;
 
     fn words(line: &str) -> Vec<String> {
-        tokenize(line.as_bytes())
-            .iter()
-            .map(|w| String::from_utf8_lossy(w).into_owned())
-            .collect()
+        tokenize(line.as_bytes()).iter().map(|w| String::from_utf8_lossy(w).into_owned()).collect()
     }
 
     fn check(line: &str, expected: &[&str]) {
@@ -194,26 +179,13 @@ mod tests {
         check(r#"X "" "" """#, &["X", "", "", ""]);
         check(r#"X """""#, &["X", "", ""]);
         check(r#"X ""#, &["X"]);
-        check(
-            r#"CHART "a.b" "" " detail  " "   ""#,
-            &["CHART", "a.b", "", " detail  ", "   "],
-        );
+        check(r#"CHART "a.b" "" " detail  " "   ""#, &["CHART", "a.b", "", " detail  ", "   "]);
         check(
             r#"DIMENSION "some 10" "some 10" "absolute" 1 100 "  ""#,
-            &[
-                "DIMENSION",
-                "some 10",
-                "some 10",
-                "absolute",
-                "1",
-                "100",
-                "  ",
-            ],
+            &["DIMENSION", "some 10", "some 10", "absolute", "1", "100", "  "],
         );
-        let line: String = std::iter::once("X".to_string())
-            .chain((1..=24).map(|i| i.to_string()))
-            .collect::<Vec<_>>()
-            .join(" ");
+        let line: String =
+            std::iter::once("X".to_string()).chain((1..=24).map(|i| i.to_string())).collect::<Vec<_>>().join(" ");
         let mut expected = vec!["X".to_string()];
         expected.extend((1..=19).map(|i| i.to_string()));
         assert_eq!(words(&line), expected);

@@ -14,8 +14,7 @@ pub const PROMPT_V2: &[u8] = b"Hit me baby, push them over and bring the host la
 pub const PROMPT_VN_PREFIX: &[u8] = b"Hit me baby, push them over with the version=";
 
 /// Rejection for every authorisation failure (S2–S10, W3).
-pub const NOT_PERMITTED: &[u8] =
-    b"You are not permitted to access this. Check the logs for more info.";
+pub const NOT_PERMITTED: &[u8] = b"You are not permitted to access this. Check the logs for more info.";
 /// Rejection by the rate limiter (S11).
 pub const TOO_BUSY: &[u8] = b"The server is too busy now to accept this request. Try later.";
 /// Rejection of a second live connection for one host (S12).
@@ -135,9 +134,7 @@ pub fn classify_reply(bytes: &[u8], offered: u32) -> ParentReply {
             if digits == 0 {
                 return ParentReply::NotUnderstood;
             }
-            tail[..digits].iter().fold(0u64, |acc, &d| {
-                acc.saturating_mul(10).saturating_add(u64::from(d - b'0'))
-            })
+            tail[..digits].iter().fold(0u64, |acc, &d| acc.saturating_mul(10).saturating_add(u64::from(d - b'0')))
         };
         return if n >= 1 && n <= u64::from(offered) {
             ParentReply::Version(u32::try_from(n).unwrap_or(0))
@@ -242,18 +239,12 @@ mod tests {
         assert_eq!(classify_reply(c2, 3), Version(3));
         assert_eq!(classify_reply(PROMPT_V2, 3), Version(1));
         assert_eq!(classify_reply(PROMPT_V1, 3), Version(0));
-        assert_eq!(
-            classify_reply(b"Hit me baby, push them over...\n", 3),
-            NotUnderstood
-        );
+        assert_eq!(classify_reply(b"Hit me baby, push them over...\n", 3), NotUnderstood);
         assert_eq!(classify_reply(b"", 3), NoResponse);
         assert_eq!(classify_reply(ALREADY_STREAMING, 3), AlreadyStreaming);
         assert_eq!(classify_reply(NOT_PERMITTED, 3), Denied);
         assert_eq!(
-            classify_reply(
-                b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n",
-                3
-            ),
+            classify_reply(b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n", 3),
             NotUnderstood
         );
         let c10 = b"Hit me baby, push them over with the version=16376";
@@ -278,23 +269,11 @@ mod tests {
         assert_eq!(classify_reply(&vn(&long), 4), Version(3));
         long.push(b' ');
         assert_eq!(classify_reply(&vn(&long), 4), NotUnderstood);
-        assert_eq!(
-            classify_reply(&vn(b"99999999999999999999999"), 4),
-            NotUnderstood
-        );
+        assert_eq!(classify_reply(&vn(b"99999999999999999999999"), 4), NotUnderstood);
         assert_eq!(classify_reply(TOO_BUSY, 4), NotUnderstood);
         assert_eq!(classify_reply(SAME_LOCALHOST, 4), SameLocalhost);
-        assert_eq!(
-            classify_reply(b"Hit me baby, push them over..", 4),
-            NotUnderstood
-        );
-        assert_eq!(
-            classify_reply(b"hit me baby, push them over...", 4),
-            NotUnderstood
-        );
-        assert_eq!(
-            classify_reply(b"You are not allowed to access this resource.", 4),
-            NotUnderstood
-        );
+        assert_eq!(classify_reply(b"Hit me baby, push them over..", 4), NotUnderstood);
+        assert_eq!(classify_reply(b"hit me baby, push them over...", 4), NotUnderstood);
+        assert_eq!(classify_reply(b"You are not allowed to access this resource.", 4), NotUnderstood);
     }
 }

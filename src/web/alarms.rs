@@ -78,35 +78,16 @@ mod tests {
         let h = host_with_charts();
         let hs = summaries();
         let ctx = ctx_hosts(&hs);
-        let get = |u: &str| {
-            serde_json::from_slice::<Value>(&handle(&ApiRequest::get(u), &h, &ctx).body).unwrap()
-        };
+        let get = |u: &str| serde_json::from_slice::<Value>(&handle(&ApiRequest::get(u), &h, &ctx).body).unwrap();
         assert_eq!(
             get("/api/v1/alarms?all"),
             json!({"hostname": "parent1", "latest_alarm_log_unique_id": 0, "status": false, "now": T0 + 20, "alarms": {}})
         );
-        assert_eq!(
-            get("/api/v1/alarms_values"),
-            json!({"hostname": "parent1", "alarms": {}})
-        );
+        assert_eq!(get("/api/v1/alarms_values"), json!({"hostname": "parent1", "alarms": {}}));
         assert_eq!(get("/api/v1/alarm_log?after=5"), json!([]));
         assert_eq!(get("/api/v1/alarm_count?status=WARNING"), json!([0]));
-        assert_eq!(
-            get("/api/v1/alarm_variables?chart=system.cpu")["chart_variables"],
-            json!({"cpu_var": 2.0})
-        );
-        assert_eq!(
-            get("/api/v1/alarm_variables?chart=system.cpu")["host_variables"],
-            json!({"my_var": 1.5})
-        );
-        assert_eq!(
-            handle(
-                &ApiRequest::get("/api/v1/alarm_variables?chart=x"),
-                &h,
-                &ctx
-            )
-            .status,
-            404
-        );
+        assert_eq!(get("/api/v1/alarm_variables?chart=system.cpu")["chart_variables"], json!({"cpu_var": 2.0}));
+        assert_eq!(get("/api/v1/alarm_variables?chart=system.cpu")["host_variables"], json!({"my_var": 1.5}));
+        assert_eq!(handle(&ApiRequest::get("/api/v1/alarm_variables?chart=x"), &h, &ctx).status, 404);
     }
 }

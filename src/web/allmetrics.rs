@@ -49,22 +49,12 @@ pub fn handle(host: &Host, ctx: &ApiContext, q: &Query, client_ip: &str) -> Resp
 
 /// Upper-cased, non-alphanumerics as `_` (shell variable names).
 fn shell_name(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    s.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect()
 }
 
 /// Non-alphanumerics as `_` (prometheus metric names).
 fn prom_name(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect()
+    s.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect()
 }
 
 /// A prometheus label value: backslash before `"` and `\`, newline as `\n`.
@@ -128,12 +118,7 @@ pub fn shell(host: &Host) -> String {
             }
             let _ = writeln!(o, "NETDATA_{chart}_{dim}=\"{n:.0}\"      # {}", c.units);
         }
-        let _ = writeln!(
-            o,
-            "NETDATA_{chart}_VISIBLETOTAL=\"{:.0}\"      # {}",
-            total.round(),
-            c.units
-        );
+        let _ = writeln!(o, "NETDATA_{chart}_VISIBLETOTAL=\"{:.0}\"      # {}", total.round(), c.units);
     }
     o.push_str("\n# NETDATA ALARMS RUNNING\n");
     o
@@ -153,27 +138,13 @@ pub fn json(host: &Host) -> String {
         push_str(&mut o, &c.context);
         o.push_str(",\n\t\t\"units\":");
         push_str(&mut o, &c.units);
-        let _ = write!(
-            o,
-            ",\n\t\t\"last_updated\": {},\n\t\t\"dimensions\": {{",
-            c.store.last_time().unwrap_or(0)
-        );
-        for (k, (col, d)) in c
-            .dims
-            .iter()
-            .enumerate()
-            .filter(|(_, d)| exported(d))
-            .enumerate()
-        {
+        let _ = write!(o, ",\n\t\t\"last_updated\": {},\n\t\t\"dimensions\": {{", c.store.last_time().unwrap_or(0));
+        for (k, (col, d)) in c.dims.iter().enumerate().filter(|(_, d)| exported(d)).enumerate() {
             o.push_str(if k == 0 { "\n\t\t\t" } else { ",\n\t\t\t" });
             push_str(&mut o, &d.id);
             o.push_str(": {\n\t\t\t\t\"name\": ");
             push_str(&mut o, &d.name);
-            let _ = write!(
-                o,
-                ",\n\t\t\t\t\"value\": {}\n\t\t\t}}",
-                fixed7(last_stored(c, col))
-            );
+            let _ = write!(o, ",\n\t\t\t\t\"value\": {}\n\t\t\t}}", fixed7(last_stored(c, col)));
         }
         o.push_str("\n\t\t}\n\t}");
     }
@@ -212,17 +183,8 @@ impl PromOptions {
             Some(v) => matches!(v, "yes" | "1" | "true"),
             None => default,
         };
-        let source = match q.get_any(&[
-            "data",
-            "source",
-            "data source",
-            "data-source",
-            "data_source",
-            "datasource",
-        ]) {
-            Some("as collected" | "raw" | "as-collected" | "as_collected" | "ascollected") => {
-                Source::AsCollected
-            }
+        let source = match q.get_any(&["data", "source", "data source", "data-source", "data_source", "datasource"]) {
+            Some("as collected" | "raw" | "as-collected" | "as_collected" | "ascollected") => Source::AsCollected,
             Some("sum" | "volume") => Source::Sum,
             _ => Source::Average,
         };
@@ -244,13 +206,7 @@ impl PromOptions {
 /// Average (or sum) of the stored points of one column in the scrape window, with the
 /// first and last slot times used. Window: both ends moved back 2 ue, aligned to ue, `before` one
 /// more ue back, clamped to the database. `None` = nothing to report.
-pub fn stored_average(
-    c: &Chart,
-    col: usize,
-    after: i64,
-    before: i64,
-    sum: bool,
-) -> Option<(f64, i64, i64)> {
+pub fn stored_average(c: &Chart, col: usize, after: i64, before: i64, sum: bool) -> Option<(f64, i64, i64)> {
     let (first, last) = (c.store.first_time()?, c.store.last_time()?);
     let ue = i64::from(c.update_every.max(1));
     let mut after = after - 2 * ue;
@@ -311,11 +267,7 @@ pub fn prometheus<'a>(
             prom_label(version),
             ts(now_ms)
         );
-        let instance = if all_hosts {
-            format!(",instance=\"{hostname}\"")
-        } else {
-            String::new()
-        };
+        let instance = if all_hosts { format!(",instance=\"{hostname}\"") } else { String::new() };
         // Configured labels only (automatic ones start with `_`); nothing when none.
         let labels: Vec<String> = host
             .labels
@@ -324,29 +276,15 @@ pub fn prometheus<'a>(
             .map(|l| format!("{}=\"{}\"", prom_name(&l.name), prom_label(&l.value)))
             .collect();
         if !labels.is_empty() {
-            let inst = if all_hosts {
-                format!("instance=\"{hostname}\",")
-            } else {
-                String::new()
-            };
+            let inst = if all_hosts { format!("instance=\"{hostname}\",") } else { String::new() };
             for metric in ["netdata_host_tags_info", "netdata_host_tags"] {
                 let _ = writeln!(o, "{metric}{{{inst}{}}} 1{}", labels.join(","), ts(now_ms));
             }
         }
         if opts.variables {
             for v in host.variables.iter().filter(|v| v.value.is_finite()) {
-                let lbl = if all_hosts {
-                    format!("{{instance=\"{hostname}\"}}")
-                } else {
-                    String::new()
-                };
-                let _ = writeln!(
-                    o,
-                    "{p}_{}{lbl} {}{}",
-                    prom_name(&v.name),
-                    fixed7(v.value),
-                    ts(now_ms)
-                );
+                let lbl = if all_hosts { format!("{{instance=\"{hostname}\"}}") } else { String::new() };
+                let _ = writeln!(o, "{p}_{}{lbl} {}{}", prom_name(&v.name), fixed7(v.value), ts(now_ms));
             }
         }
         for c in host.charts.iter() {
@@ -378,18 +316,11 @@ fn chart_series(
     let as_collected = opts.source == Source::AsCollected;
     let homogeneous = !as_collected
         || c.dims.windows(2).all(|w| {
-            w[0].algorithm == w[1].algorithm
-                && w[0].multiplier == w[1].multiplier
-                && w[0].divisor == w[1].divisor
+            w[0].algorithm == w[1].algorithm && w[0].multiplier == w[1].multiplier && w[0].divisor == w[1].divisor
         });
-    let units = if opts.source == Source::Average && !opts.hideunits {
-        prom_units(&c.units)
-    } else {
-        String::new()
-    };
+    let units = if opts.source == Source::Average && !opts.hideunits { prom_units(&c.units) } else { String::new() };
     if opts.help {
-        let _ =
-            write!(
+        let _ = write!(
             o,
             "\n# COMMENT {} chart \"{chart_shown}\", context \"{}\", family \"{}\", units \"{}\"\n",
             if homogeneous { "homogeneous" } else { "heterogeneous" },
@@ -404,15 +335,8 @@ fn chart_series(
             if d.last_collected_ut / 1_000_000 < after {
                 continue;
             }
-            let counter = matches!(
-                d.algorithm,
-                Algorithm::Incremental | Algorithm::PercentageOfIncrementalRow
-            );
-            let (t, h, suffix) = if counter {
-                ("counter", "delta gives", "_total")
-            } else {
-                ("gauge", "gives", "")
-            };
+            let counter = matches!(d.algorithm, Algorithm::Incremental | Algorithm::PercentageOfIncrementalRow);
+            let (t, h, suffix) = if counter { ("counter", "delta gives", "_total") } else { ("gauge", "gives", "") };
             let value = if c.module.as_deref() == Some("prometheus") && d.divisor != 0 {
                 d.last_collected.saturating_mul(d.multiplier) / d.divisor
             } else {
@@ -422,16 +346,10 @@ fn chart_series(
             let (metric, labels) = if homogeneous {
                 (
                     format!("{p}_{context}"),
-                    format!(
-                        "chart=\"{chart}\",family=\"{family}\",dimension=\"{}\"",
-                        prom_label(dim_shown)
-                    ),
+                    format!("chart=\"{chart}\",family=\"{family}\",dimension=\"{}\"", prom_label(dim_shown)),
                 )
             } else {
-                (
-                    format!("{p}_{context}_{}", prom_name(dim_shown)),
-                    format!("chart=\"{chart}\",family=\"{family}\""),
-                )
+                (format!("{p}_{context}_{}", prom_name(dim_shown)), format!("chart=\"{chart}\",family=\"{family}\""))
             };
             if opts.help {
                 let _ = writeln!(
@@ -443,11 +361,7 @@ fn chart_series(
             if opts.types {
                 let _ = writeln!(o, "# TYPE {metric} {t}");
             }
-            let _ = writeln!(
-                o,
-                "{metric}{suffix}{{{labels}{instance}}} {value}{}",
-                ts(ms)
-            );
+            let _ = writeln!(o, "{metric}{suffix}{{{labels}{instance}}} {value}{}", ts(ms));
         } else {
             let sum = opts.source == Source::Sum;
             let Some((value, first_t, last_t)) = stored_average(c, col, after, before, sum) else {

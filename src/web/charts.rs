@@ -45,11 +45,7 @@ fn push_chart(out: &mut String, c: &Chart, indent: &str) -> usize {
     push_str(out, &c.context);
     let _ = write!(out, ",\n{i} \"title\": ");
     push_str(out, &format!("{} ({})", c.title, c.name));
-    let _ = write!(
-        out,
-        ",\n{i} \"priority\": {},\n{i} \"plugin\": ",
-        c.priority
-    );
+    let _ = write!(out, ",\n{i} \"priority\": {},\n{i} \"plugin\": ", c.priority);
     push_str(out, &c.plugin);
     let _ = write!(out, ",\n{i} \"module\": ");
     push_str(out, c.module.as_deref().unwrap_or(""));
@@ -82,7 +78,10 @@ fn push_chart(out: &mut String, c: &Chart, indent: &str) -> usize {
         push_str(out, &v.name);
         let _ = write!(out, ": {}", fixed5(v.value));
     }
-    let _ = write!(out, "\n{i} }},\n{i} \"green\": null,\n{i} \"red\": null,\n{i} \"alarms\": {{\n{i} }},\n{i} \"chart_labels\": {{");
+    let _ = write!(
+        out,
+        "\n{i} }},\n{i} \"green\": null,\n{i} \"red\": null,\n{i} \"alarms\": {{\n{i} }},\n{i} \"chart_labels\": {{"
+    );
     for (k, l) in c.labels.iter().enumerate() {
         out.push_str(if k == 0 { "\n" } else { ",\n" });
         let _ = write!(out, "{i}  ");
@@ -147,11 +146,7 @@ pub fn charts(host: &Host, ctx: &ApiContext) -> Response {
         vec![host.info.hostname.as_str()]
     };
     for (k, n) in names.into_iter().enumerate() {
-        out.push_str(if k == 0 {
-            "\n  { \"hostname\": "
-        } else {
-            ",\n  { \"hostname\": "
-        });
+        out.push_str(if k == 0 { "\n  { \"hostname\": " } else { ",\n  { \"hostname\": " });
         push_str(&mut out, n);
         out.push_str(" }");
     }
@@ -175,10 +170,7 @@ mod tests {
     #[test]
     fn chart_object_shape() {
         let r = get("/api/v1/chart?chart=system.cpu");
-        assert_eq!(
-            (r.status, r.content_type),
-            (200, crate::web::content_type::JSON)
-        );
+        assert_eq!((r.status, r.content_type), (200, crate::web::content_type::JSON));
         let v: Value = serde_json::from_slice(&r.body).unwrap();
         let expected = json!({
             "id": "system.cpu", "name": "system.cpu", "type": "system", "family": "cpu",
@@ -225,20 +217,13 @@ mod tests {
 
     #[test]
     fn chart_lookup_by_name_and_errors() {
-        let v: Value =
-            serde_json::from_slice(&get("/api/v1/chart?chart=net.eth0_renamed").body).unwrap();
+        let v: Value = serde_json::from_slice(&get("/api/v1/chart?chart=net.eth0_renamed").body).unwrap();
         assert_eq!(v["id"], "net.eth0");
         assert_eq!(v["data_url"], "/api/v1/data?chart=net.eth0_renamed");
         let r = get("/api/v1/chart");
-        assert_eq!(
-            (r.status, r.body_str().as_ref()),
-            (400, "No chart id is given at the request.")
-        );
+        assert_eq!((r.status, r.body_str().as_ref()), (400, "No chart id is given at the request."));
         let r = get("/api/v1/chart?chart=no%3Cpe");
-        assert_eq!(
-            (r.status, r.body_str().as_ref()),
-            (404, "Chart is not found: no&lt;pe")
-        );
+        assert_eq!((r.status, r.body_str().as_ref()), (404, "Chart is not found: no&lt;pe"));
     }
 
     #[test]
@@ -251,26 +236,17 @@ mod tests {
         assert_eq!(v["release_channel"], "stable");
         assert_eq!(v["os"], "linux");
         assert_eq!(v["timezone"], "Etc/UTC");
-        assert_eq!(
-            (v["update_every"].as_i64(), v["history"].as_i64()),
-            (Some(1), Some(3996))
-        );
+        assert_eq!((v["update_every"].as_i64(), v["history"].as_i64()), (Some(1), Some(3996)));
         assert_eq!(v["memory_mode"], "ram");
         assert_eq!(v["custom_info"], "");
         let charts = v["charts"].as_object().unwrap();
-        assert_eq!(
-            charts.keys().collect::<Vec<_>>(),
-            vec!["net.eth0", "system.cpu"]
-        );
+        assert_eq!(charts.keys().collect::<Vec<_>>(), vec!["net.eth0", "system.cpu"]);
         assert_eq!(v["charts_count"], 2);
         assert_eq!(v["dimensions_count"], 4);
         assert_eq!(v["alarms_count"], 0);
         assert!(v["rrd_memory_bytes"].as_u64().unwrap() > 0);
         assert_eq!(v["hosts_count"], 3);
-        assert_eq!(
-            v["hosts"],
-            json!([{"hostname": "parent1"}, {"hostname": "child-b"}, {"hostname": "child-a"}])
-        );
+        assert_eq!(v["hosts"], json!([{"hostname": "parent1"}, {"hostname": "child-b"}, {"hostname": "child-a"}]));
         assert_eq!(
             charts["system.cpu"],
             serde_json::from_slice::<Value>(&get("/api/v1/chart?chart=system.cpu").body).unwrap()

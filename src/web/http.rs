@@ -85,23 +85,10 @@ impl Response {
     /// `Content-Length`, blank line, body.
     pub fn to_http(&self, keep_alive: bool, origin: Option<&str>, now_unix: i64) -> Vec<u8> {
         let mut h = String::with_capacity(512);
-        let _ = write!(
-            h,
-            "HTTP/1.1 {} {}\r\n",
-            self.status,
-            status_text(self.status)
-        );
-        let _ = write!(
-            h,
-            "Connection: {}\r\n",
-            if keep_alive { "keep-alive" } else { "close" }
-        );
+        let _ = write!(h, "HTTP/1.1 {} {}\r\n", self.status, status_text(self.status));
+        let _ = write!(h, "Connection: {}\r\n", if keep_alive { "keep-alive" } else { "close" });
         let _ = write!(h, "Server: strata/{}\r\n", env!("CARGO_PKG_VERSION"));
-        let _ = write!(
-            h,
-            "Access-Control-Allow-Origin: {}\r\n",
-            origin.filter(|o| !o.is_empty()).unwrap_or("*")
-        );
+        let _ = write!(h, "Access-Control-Allow-Origin: {}\r\n", origin.filter(|o| !o.is_empty()).unwrap_or("*"));
         h.push_str("Access-Control-Allow-Credentials: true\r\n");
         let _ = write!(h, "Content-Type: {}\r\n", self.content_type);
         let _ = write!(h, "Date: {}\r\n", http_date(now_unix));
@@ -109,9 +96,7 @@ impl Response {
             h.push_str("Cache-Control: public\r\n");
             let _ = write!(h, "Expires: {}\r\n", http_date(now_unix + 86400));
         } else {
-            h.push_str(
-                "Cache-Control: no-cache, no-store, must-revalidate\r\nPragma: no-cache\r\n",
-            );
+            h.push_str("Cache-Control: no-cache, no-store, must-revalidate\r\nPragma: no-cache\r\n");
             let _ = write!(h, "Expires: {}\r\n", http_date(now_unix + 1));
         }
         for (k, v) in &self.headers {
@@ -132,10 +117,7 @@ mod tests {
 
     #[test]
     fn incomplete_head_needs_more() {
-        assert_eq!(
-            parse_request(b"GET /api/v1/info HTTP/1.1\r\nHost: x\r\n", "1.2.3.4"),
-            Ok(None)
-        );
+        assert_eq!(parse_request(b"GET /api/v1/info HTTP/1.1\r\nHost: x\r\n", "1.2.3.4"), Ok(None));
         assert_eq!(parse_request(b"", "1.2.3.4"), Ok(None));
     }
 
@@ -166,19 +148,13 @@ mod tests {
 
     #[test]
     fn stream_handshake_passes() {
-        let (req, _) = parse_request(b"STREAM key=k&hostname=c HTTP/1.1\r\n\r\n", "ip")
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            (req.method.as_str(), req.url.as_str()),
-            ("STREAM", "key=k&hostname=c")
-        );
+        let (req, _) = parse_request(b"STREAM key=k&hostname=c HTTP/1.1\r\n\r\n", "ip").unwrap().unwrap();
+        assert_eq!((req.method.as_str(), req.url.as_str()), ("STREAM", "key=k&hostname=c"));
     }
 
     #[test]
     fn serialises_no_cache_response() {
-        let r = Response::json("{}")
-            .with_header("Content-Disposition", "attachment; filename=\"a\"\r\nX: y");
+        let r = Response::json("{}").with_header("Content-Disposition", "attachment; filename=\"a\"\r\nX: y");
         let text = String::from_utf8(r.to_http(true, Some("http://dash"), 1612343999)).unwrap();
         let expected = format!(
             "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nServer: strata/{}\r\n\
@@ -199,9 +175,7 @@ mod tests {
         let text = String::from_utf8(r.to_http(false, None, 0)).unwrap();
         assert!(text.starts_with("HTTP/1.1 404 Not Found\r\nConnection: close\r\n"));
         assert!(text.contains("Access-Control-Allow-Origin: *\r\n"));
-        assert!(
-            text.contains("Cache-Control: public\r\nExpires: Fri, 02 Jan 1970 00:00:00 GMT\r\n")
-        );
+        assert!(text.contains("Cache-Control: public\r\nExpires: Fri, 02 Jan 1970 00:00:00 GMT\r\n"));
         assert!(!text.contains("Pragma"));
         assert!(text.ends_with("Content-Length: 4\r\n\r\nnope"));
     }

@@ -29,18 +29,11 @@ pub fn render(host: &Host, ctx: &ApiContext) -> Response {
     push_str_array(&mut o, ctx.hosts.iter().map(|h| h.hostname.as_str()));
     o.push_str(",\n \"mirrored_hosts_status\": [");
     for (i, h) in ctx.hosts.iter().enumerate() {
-        o.push_str(if i == 0 {
-            "\n  { \"guid\": "
-        } else {
-            ",\n  { \"guid\": "
-        });
+        o.push_str(if i == 0 { "\n  { \"guid\": " } else { ",\n  { \"guid\": " });
         push_str(&mut o, &h.guid);
         o.push_str(", \"hostname\": ");
         push_str(&mut o, &h.hostname);
-        o.push_str(&format!(
-            ", \"reachable\": {}, \"hops\": {}, \"claim_id\": ",
-            h.reachable, h.hops
-        ));
+        o.push_str(&format!(", \"reachable\": {}, \"hops\": {}, \"claim_id\": ", h.reachable, h.hops));
         match &h.claim_id {
             Some(c) => push_str(&mut o, c),
             None => o.push_str("null"),
@@ -49,27 +42,12 @@ pub fn render(host: &Host, ctx: &ApiContext) -> Response {
     }
     o.push_str("\n ],\n \"alarms\": { \"normal\": 0, \"warning\": 0, \"critical\": 0 }");
     for (name, keys) in [
-        (
-            "os_name",
-            ["NETDATA_HOST_OS_NAME", "NETDATA_SYSTEM_OS_NAME"],
-        ),
+        ("os_name", ["NETDATA_HOST_OS_NAME", "NETDATA_SYSTEM_OS_NAME"]),
         ("os_id", ["NETDATA_HOST_OS_ID", "NETDATA_SYSTEM_OS_ID"]),
-        (
-            "os_id_like",
-            ["NETDATA_HOST_OS_ID_LIKE", "NETDATA_SYSTEM_OS_ID_LIKE"],
-        ),
-        (
-            "os_version",
-            ["NETDATA_HOST_OS_VERSION", "NETDATA_SYSTEM_OS_VERSION"],
-        ),
-        (
-            "os_version_id",
-            ["NETDATA_HOST_OS_VERSION_ID", "NETDATA_SYSTEM_OS_VERSION_ID"],
-        ),
-        (
-            "os_detection",
-            ["NETDATA_HOST_OS_DETECTION", "NETDATA_SYSTEM_OS_DETECTION"],
-        ),
+        ("os_id_like", ["NETDATA_HOST_OS_ID_LIKE", "NETDATA_SYSTEM_OS_ID_LIKE"]),
+        ("os_version", ["NETDATA_HOST_OS_VERSION", "NETDATA_SYSTEM_OS_VERSION"]),
+        ("os_version_id", ["NETDATA_HOST_OS_VERSION_ID", "NETDATA_SYSTEM_OS_VERSION_ID"]),
+        ("os_detection", ["NETDATA_HOST_OS_DETECTION", "NETDATA_SYSTEM_OS_DETECTION"]),
     ] {
         field(&mut o, name, sys(host, &keys));
     }
@@ -115,20 +93,12 @@ pub fn render(host: &Host, ctx: &ApiContext) -> Response {
     }
     o.push_str("\n },\n \"collectors\": [");
     let mut seen: Vec<(&str, &str)> = Vec::new();
-    for c in host
-        .charts
-        .iter()
-        .filter(|c| super::charts::viewable(host, c))
-    {
+    for c in host.charts.iter().filter(|c| super::charts::viewable(host, c)) {
         let pm = (c.plugin.as_str(), c.module.as_deref().unwrap_or(""));
         if seen.contains(&pm) {
             continue;
         }
-        o.push_str(if seen.is_empty() {
-            "\n  { \"plugin\": "
-        } else {
-            ",\n  { \"plugin\": "
-        });
+        o.push_str(if seen.is_empty() { "\n  { \"plugin\": " } else { ",\n  { \"plugin\": " });
         push_str(&mut o, pm.0);
         o.push_str(", \"module\": ");
         push_str(&mut o, pm.1);
@@ -152,10 +122,7 @@ mod tests {
         let h = host_with_charts();
         let hs = summaries();
         let r = render(&h, &ctx_hosts(&hs));
-        assert_eq!(
-            (r.status, r.content_type),
-            (200, crate::web::content_type::JSON)
-        );
+        assert_eq!((r.status, r.content_type), (200, crate::web::content_type::JSON));
         assert!(!r.cacheable);
         let v: Value = serde_json::from_slice(&r.body).unwrap();
         let expected = json!({
@@ -205,9 +172,7 @@ mod tests {
         let mut h = host_with_charts();
         h.is_localhost = false;
         h.info.program_version = "v1.37.1".into();
-        h.info
-            .system_info
-            .push(("NETDATA_CONTAINER_OS_NAME".into(), "Alpine".into()));
+        h.info.system_info.push(("NETDATA_CONTAINER_OS_NAME".into(), "Alpine".into()));
         let mut hs = summaries();
         hs[1].claim_id = Some("abc".into());
         let v: Value = serde_json::from_slice(&render(&h, &ctx_hosts(&hs)).body).unwrap();
@@ -218,8 +183,6 @@ mod tests {
         assert_eq!(v["mirrored_hosts_status"][1]["claim_id"], "abc");
         let text = String::from_utf8(render(&h, &ctx_hosts(&hs)).body).unwrap();
         assert!(text.find("\"ram_total\"").unwrap() < text.find("\"container_os_name\"").unwrap());
-        assert!(
-            text.find("\"container_os_name\"").unwrap() < text.find("\"kernel_name\"").unwrap()
-        );
+        assert!(text.find("\"container_os_name\"").unwrap() < text.find("\"kernel_name\"").unwrap());
     }
 }

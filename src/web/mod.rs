@@ -76,13 +76,7 @@ pub struct Response {
 impl Response {
     /// A non-cacheable response.
     pub fn new(status: u16, content_type: &'static str, body: impl Into<Vec<u8>>) -> Self {
-        Response {
-            status,
-            content_type,
-            body: body.into(),
-            cacheable: false,
-            headers: Vec::new(),
-        }
+        Response { status, content_type, body: body.into(), cacheable: false, headers: Vec::new() }
     }
 
     /// 200 `application/json`.
@@ -108,10 +102,7 @@ impl Response {
 
     /// The value of an extra header, if set.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// The body as text (lossy), for logs and tests.

@@ -13,10 +13,7 @@ pub fn push_value(out: &mut String, v: f64) {
     let start = out.len();
     let _ = write!(out, "{v:.7}");
     if out[start..].contains('.') {
-        let trimmed = out[start..]
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .len();
+        let trimmed = out[start..].trim_end_matches('0').trim_end_matches('.').len();
         out.truncate(start + trimmed);
     }
     if &out[start..] == "-0" {

@@ -30,31 +30,16 @@ fn split(req: &ApiRequest) -> Result<Split<'_>, Response> {
         segs.push(url::decode(raw).ok_or_else(|| Response::text(400, http::BAD_URL))?);
     }
     if segs.first().map(String::as_str) != Some("host") {
-        return Ok(Split {
-            host: None,
-            redirect: false,
-            rest: segs,
-            path,
-            query,
-        });
+        return Ok(Split { host: None, redirect: false, rest: segs, path, query });
     }
     let Some(name) = segs.get(1).cloned() else {
         return Err(Response::text(400, "Invalid host request"));
     };
     // Raw text after `/host/<name>`: empty means no trailing `/`.
     let after_host = path.trim_start_matches('/');
-    let after_host = after_host
-        .split_once('/')
-        .map_or("", |(_, rest)| rest)
-        .trim_start_matches('/');
+    let after_host = after_host.split_once('/').map_or("", |(_, rest)| rest).trim_start_matches('/');
     let redirect = !after_host.contains('/');
-    Ok(Split {
-        host: Some(name),
-        redirect,
-        rest: segs.split_off(2),
-        path,
-        query,
-    })
+    Ok(Split { host: Some(name), redirect, rest: segs.split_off(2), path, query })
 }
 
 /// The answer to an OPTIONS (CORS preflight) request, for any path.
@@ -99,13 +84,7 @@ pub fn find_host<'a>(hosts: &'a [HostSummary], name: &str) -> Option<&'a HostSum
 
 /// 404 for an unknown `/host/<HOST>`.
 pub fn host_not_found(name: &str) -> Response {
-    Response::html(
-        404,
-        &format!(
-            "This netdata does not maintain a database for host: {}",
-            html_escape(name)
-        ),
-    )
+    Response::html(404, &format!("This netdata does not maintain a database for host: {}", html_escape(name)))
 }
 
 /// Second step, on the shard owning `host`: serves the request (the part after any
@@ -130,36 +109,18 @@ pub fn handle(req: &ApiRequest, host: &Host, ctx: &ApiContext) -> Response {
         }
     }
     let q = Query::parse(s.query);
-    match s
-        .rest
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
+    match s.rest.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["api"] => Response::text(400, "Which API version?"),
         ["api", "v1"] => Response::text(400, "Which API v1 command?"),
         ["api", "v1", cmd, ..] => command(cmd, &q, req, host, ctx),
-        ["api", v, ..] => {
-            Response::html(404, &format!("Unsupported API version: {}", html_escape(v)))
-        }
-        _ => Response::html(
-            404,
-            &format!(
-                "File does not exist, or is not accessible: {}",
-                html_escape(s.path)
-            ),
-        ),
+        ["api", v, ..] => Response::html(404, &format!("Unsupported API version: {}", html_escape(v))),
+        _ => Response::html(404, &format!("File does not exist, or is not accessible: {}", html_escape(s.path))),
     }
 }
 
 /// 308 to the same URL with a `/` after the host segment.
 fn redirect(req: &ApiRequest, s: &Split) -> Response {
-    let authority = req
-        .forwarded_host
-        .as_deref()
-        .or(req.host_header.as_deref())
-        .filter(|a| !a.is_empty());
+    let authority = req.forwarded_host.as_deref().or(req.host_header.as_deref()).filter(|a| !a.is_empty());
     let mut location = match authority {
         Some(a) => format!("http://{a}{}/", s.path),
         None => format!("{}/", s.path),
@@ -182,10 +143,7 @@ fn command(cmd: &str, q: &Query, req: &ApiRequest, host: &Host, ctx: &ApiContext
         "alarms" | "alarms_values" | "alarm_log" | "alarm_count" | "alarm_variables" => {
             alarms::handle(cmd, host, ctx, q)
         }
-        _ => Response::html(
-            404,
-            &format!("Unsupported v1 API command: {}", html_escape(cmd)),
-        ),
+        _ => Response::html(404, &format!("Unsupported v1 API command: {}", html_escape(cmd))),
     }
 }
 
@@ -202,14 +160,9 @@ mod tests {
     fn options_any_path() {
         let mut req = ApiRequest::get("/whatever/x");
         req.method = "OPTIONS".into();
-        let Target::Done(r) = target_of(&req) else {
-            panic!("options must be answered")
-        };
+        let Target::Done(r) = target_of(&req) else { panic!("options must be answered") };
         assert_eq!((r.status, body(&r).as_str()), (200, "OK"));
-        assert_eq!(
-            r.header("Access-Control-Allow-Methods"),
-            Some("GET, OPTIONS")
-        );
+        assert_eq!(r.header("Access-Control-Allow-Methods"), Some("GET, OPTIONS"));
         assert_eq!(
             r.header("Access-Control-Allow-Headers"),
             Some("accept, x-requested-with, origin, content-type, cookie, pragma, cache-control, x-auth-token")
@@ -223,50 +176,28 @@ mod tests {
     #[test]
     fn targets() {
         assert_eq!(target_of(&ApiRequest::get("/api/v1/info")), Target::Local);
-        assert_eq!(
-            target_of(&ApiRequest::get("/host/c%201/api/v1/info")),
-            Target::Host("c 1".into())
-        );
-        assert_eq!(
-            target_of(&ApiRequest::get("/host/c1")),
-            Target::Host("c1".into())
-        );
-        let Target::Done(r) = target_of(&ApiRequest::get("/api/%FF")) else {
-            panic!()
-        };
+        assert_eq!(target_of(&ApiRequest::get("/host/c%201/api/v1/info")), Target::Host("c 1".into()));
+        assert_eq!(target_of(&ApiRequest::get("/host/c1")), Target::Host("c1".into()));
+        let Target::Done(r) = target_of(&ApiRequest::get("/api/%FF")) else { panic!() };
         assert_eq!((r.status, body(&r).as_str()), (400, http::BAD_URL));
-        let Target::Done(r) = target_of(&ApiRequest::get("/host/")) else {
-            panic!()
-        };
+        let Target::Done(r) = target_of(&ApiRequest::get("/host/")) else { panic!() };
         assert_eq!(r.status, 400);
     }
 
     #[test]
     fn host_lookup_order() {
         let hs = summaries();
-        assert_eq!(
-            find_host(&hs, "localhost").map(|h| h.hostname.as_str()),
-            Some("parent1")
-        );
-        assert_eq!(
-            find_host(&hs, "child-a").map(|h| h.guid.as_str()),
-            Some("9a7d0000-0000-0000-0000-000000000003")
-        );
+        assert_eq!(find_host(&hs, "localhost").map(|h| h.hostname.as_str()), Some("parent1"));
+        assert_eq!(find_host(&hs, "child-a").map(|h| h.guid.as_str()), Some("9a7d0000-0000-0000-0000-000000000003"));
         assert_eq!(
             find_host(&hs, "9A7D0000-0000-0000-0000-000000000003").map(|h| h.hostname.as_str()),
             Some("child-a")
         );
-        assert!(
-            find_host(&hs, "Child-A").is_none(),
-            "hostnames are case-sensitive"
-        );
+        assert!(find_host(&hs, "Child-A").is_none(), "hostnames are case-sensitive");
         let r = host_not_found("<x>");
         assert_eq!(r.status, 404);
         assert_eq!(r.content_type, crate::web::content_type::HTML);
-        assert_eq!(
-            body(&r),
-            "This netdata does not maintain a database for host: &lt;x&gt;"
-        );
+        assert_eq!(body(&r), "This netdata does not maintain a database for host: &lt;x&gt;");
     }
 
     #[test]
@@ -281,16 +212,10 @@ mod tests {
         assert_eq!(r.header("Location"), Some("http://parent:19999/host/c1/"));
         req.forwarded_host = Some("proxy.example".into());
         req.url = "/host/c1?a=b".into();
-        assert_eq!(
-            handle(&req, &h, &ctx).header("Location"),
-            Some("http://proxy.example/host/c1/?a=b")
-        );
+        assert_eq!(handle(&req, &h, &ctx).header("Location"), Some("http://proxy.example/host/c1/?a=b"));
 
         let r = handle(&ApiRequest::get("/host/c1/host/c2/api/v1/info"), &h, &ctx);
-        assert_eq!(
-            (r.status, body(&r).as_str()),
-            (400, "Nesting of hosts is not allowed.")
-        );
+        assert_eq!((r.status, body(&r).as_str()), (400, "Nesting of hosts is not allowed."));
 
         let r = handle(&ApiRequest::get("/host/c1/api/v1/info"), &h, &ctx);
         assert_eq!(r.status, 200);
@@ -304,29 +229,16 @@ mod tests {
         let ctx = ctx_hosts(&hs);
         let get = |u: &str| handle(&ApiRequest::get(u), &h, &ctx);
         let r = get("/api/v1/nope");
-        assert_eq!(
-            (r.status, body(&r).as_str()),
-            (404, "Unsupported v1 API command: nope")
-        );
+        assert_eq!((r.status, body(&r).as_str()), (404, "Unsupported v1 API command: nope"));
         let r = get("/api/v1/%3Cb%3E");
         assert_eq!(body(&r), "Unsupported v1 API command: &lt;b&gt;");
         let r = get("/api/v2/info");
-        assert_eq!(
-            (r.status, body(&r).as_str()),
-            (404, "Unsupported API version: v2")
-        );
+        assert_eq!((r.status, body(&r).as_str()), (404, "Unsupported API version: v2"));
         let r = get("/api");
         assert_eq!((r.status, body(&r).as_str()), (400, "Which API version?"));
         let r = get("/api/v1/");
-        assert_eq!(
-            (r.status, body(&r).as_str()),
-            (400, "Which API v1 command?")
-        );
-        assert_eq!(
-            get("//api//v1//info").status,
-            200,
-            "empty segments are skipped"
-        );
+        assert_eq!((r.status, body(&r).as_str()), (400, "Which API v1 command?"));
+        assert_eq!(get("//api//v1//info").status, 200, "empty segments are skipped");
         assert_eq!(get("/index.html").status, 404);
     }
 }

@@ -5,9 +5,7 @@ use std::collections::HashMap;
 use strata_storage::{ChartStore, Sample};
 
 use super::{ApiContext, HostSummary};
-use crate::hosts::{
-    Algorithm, Chart, ChartType, Dimension, Host, HostInfo, Label, MemoryMode, Variable,
-};
+use crate::hosts::{Algorithm, Chart, ChartType, Dimension, Host, HostInfo, Label, MemoryMode, Variable};
 
 /// Time of the first stored slot of the test charts (a multiple of 1000).
 pub const T0: i64 = 1_612_343_000;
@@ -38,8 +36,7 @@ pub fn chart_rows(id: &str, dims: &[(&str, &str)], ue: u32, rows: &[Vec<Option<f
         store.add_column();
         let mut d = dim(did, name);
         d.last_collected = 100 * (i as i64 + 1);
-        d.last_collected_ut =
-            (T0 + rows.len().max(1) as i64 * i64::from(ue) - i64::from(ue)) * 1_000_000 + 250_000;
+        d.last_collected_ut = (T0 + rows.len().max(1) as i64 * i64::from(ue) - i64::from(ue)) * 1_000_000 + 250_000;
         ds.push(d);
         dim_index.insert(did.as_bytes().into(), i);
     }
@@ -47,16 +44,11 @@ pub fn chart_rows(id: &str, dims: &[(&str, &str)], ue: u32, rows: &[Vec<Option<f
         let samples: Vec<Sample> = row
             .iter()
             .map(|v| match v {
-                Some(value) => Sample::Value {
-                    value: *value,
-                    reset: false,
-                },
+                Some(value) => Sample::Value { value: *value, reset: false },
                 None => Sample::Gap,
             })
             .collect();
-        store
-            .append(T0 + i as i64 * i64::from(ue), &samples)
-            .expect("increasing slot times");
+        store.append(T0 + i as i64 * i64::from(ue), &samples).expect("increasing slot times");
     }
     let (type_, _) = id.split_once('.').unwrap_or((id, ""));
     Chart {
@@ -89,13 +81,7 @@ pub fn chart_rows(id: &str, dims: &[(&str, &str)], ue: u32, rows: &[Vec<Option<f
 /// (`n` slots, 1 s), gaps in both at the `gaps` slots.
 pub fn chart_with(n: usize, gaps: &[usize]) -> Chart {
     let rows: Vec<Vec<Option<f64>>> = (0..n)
-        .map(|k| {
-            if gaps.contains(&k) {
-                vec![None, None]
-            } else {
-                vec![Some(k as f64), Some(10.0 * k as f64)]
-            }
-        })
+        .map(|k| if gaps.contains(&k) { vec![None, None] } else { vec![Some(k as f64), Some(10.0 * k as f64)] })
         .collect();
     chart_rows("test.chart", &[("d0", "dim0"), ("d1", "dim1")], 1, &rows)
 }
@@ -136,10 +122,7 @@ pub fn host_with_charts() -> Host {
                 ("NETDATA_SYSTEM_CPU_LOGICAL_CPU_COUNT".into(), "8".into()),
                 ("NETDATA_SYSTEM_TOTAL_RAM".into(), "16663842816".into()),
                 ("NETDATA_SYSTEM_KERNEL_NAME".into(), "Linux".into()),
-                (
-                    "NETDATA_SYSTEM_KERNEL_VERSION".into(),
-                    "5.10.0-8-amd64".into(),
-                ),
+                ("NETDATA_SYSTEM_KERNEL_VERSION".into(), "5.10.0-8-amd64".into()),
                 ("NETDATA_SYSTEM_ARCHITECTURE".into(), "x86_64".into()),
                 ("NETDATA_SYSTEM_VIRTUALIZATION".into(), "none".into()),
                 ("NETDATA_SYSTEM_CONTAINER".into(), "none".into()),
@@ -148,22 +131,11 @@ pub fn host_with_charts() -> Host {
         memory_mode: MemoryMode::Ram,
         history: 3996,
         labels: vec![
-            Label {
-                name: "_os_name".into(),
-                value: "Debian GNU/Linux".into(),
-                source: 0,
-            },
-            Label {
-                name: "room".into(),
-                value: "lab \"1\"".into(),
-                source: 1,
-            },
+            Label { name: "_os_name".into(), value: "Debian GNU/Linux".into(), source: 0 },
+            Label { name: "room".into(), value: "lab \"1\"".into(), source: 1 },
         ],
         claim_id: None,
-        variables: vec![Variable {
-            name: "my_var".into(),
-            value: 1.5,
-        }],
+        variables: vec![Variable { name: "my_var".into(), value: 1.5 }],
         charts: Vec::new(),
         chart_index: Default::default(),
         chart_names: HashMap::default(),
@@ -175,20 +147,9 @@ pub fn host_with_charts() -> Host {
     };
 
     let rows: Vec<Vec<Option<f64>>> = (0..10)
-        .map(|k| {
-            vec![
-                Some(k as f64 + 0.5),
-                if k == 7 { None } else { Some(2.0 * k as f64) },
-                Some(1.0),
-            ]
-        })
+        .map(|k| vec![Some(k as f64 + 0.5), if k == 7 { None } else { Some(2.0 * k as f64) }, Some(1.0)])
         .collect();
-    let mut cpu = chart_rows(
-        "system.cpu",
-        &[("user", "user"), ("system", "system"), ("guest", "guest")],
-        1,
-        &rows,
-    );
+    let mut cpu = chart_rows("system.cpu", &[("user", "user"), ("system", "system"), ("guest", "guest")], 1, &rows);
     cpu.title = "Total CPU utilization".into();
     cpu.units = "percentage".into();
     cpu.family = "cpu".into();
@@ -200,24 +161,12 @@ pub fn host_with_charts() -> Host {
     for d in &mut cpu.dims {
         d.algorithm = Algorithm::Incremental;
     }
-    cpu.labels.push(Label {
-        name: "cpu_group".into(),
-        value: "all".into(),
-        source: 1,
-    });
-    cpu.variables.push(Variable {
-        name: "cpu_var".into(),
-        value: 2.0,
-    });
+    cpu.labels.push(Label { name: "cpu_group".into(), value: "all".into(), source: 1 });
+    cpu.variables.push(Variable { name: "cpu_var".into(), value: 2.0 });
     add_chart(&mut h, cpu);
 
     let rows: Vec<Vec<Option<f64>>> = (0..10).map(|_| vec![Some(100.0), Some(-50.0)]).collect();
-    let mut net = chart_rows(
-        "net.eth0",
-        &[("received", "received"), ("sent", "sent")],
-        1,
-        &rows,
-    );
+    let mut net = chart_rows("net.eth0", &[("received", "received"), ("sent", "sent")], 1, &rows);
     net.name = "net.eth0_renamed".into();
     net.units = "kilobits/s".into();
     net.family = "eth0".into();
@@ -234,12 +183,7 @@ pub fn host_with_charts() -> Host {
     }
     add_chart(&mut h, net);
 
-    let mut old = chart_rows(
-        "system.old",
-        &[("x", "x")],
-        1,
-        &[vec![Some(1.0)], vec![Some(2.0)]],
-    );
+    let mut old = chart_rows("system.old", &[("x", "x")], 1, &[vec![Some(1.0)], vec![Some(2.0)]]);
     old.obsolete = true;
     add_chart(&mut h, old);
     add_chart(&mut h, chart_rows("system.empty", &[], 1, &[]));
@@ -248,49 +192,22 @@ pub fn host_with_charts() -> Host {
 
 /// localhost `parent1`, then `child-b`, then `child-a` (unreachable).
 pub fn summaries() -> Vec<HostSummary> {
-    let s = |hostname: &str, guid: &str, reachable: bool, hops: i64, local: bool, seq: u64| {
-        HostSummary {
-            hostname: hostname.into(),
-            guid: guid.into(),
-            reachable,
-            claim_id: None,
-            hops,
-            is_localhost: local,
-            created_seq: seq,
-        }
+    let s = |hostname: &str, guid: &str, reachable: bool, hops: i64, local: bool, seq: u64| HostSummary {
+        hostname: hostname.into(),
+        guid: guid.into(),
+        reachable,
+        claim_id: None,
+        hops,
+        is_localhost: local,
+        created_seq: seq,
     };
     vec![
-        s(
-            "parent1",
-            "6b1f0000-0000-0000-0000-000000000001",
-            true,
-            0,
-            true,
-            0,
-        ),
-        s(
-            "child-b",
-            "1c0e0000-0000-0000-0000-000000000002",
-            true,
-            1,
-            false,
-            2,
-        ),
-        s(
-            "child-a",
-            "9a7d0000-0000-0000-0000-000000000003",
-            false,
-            1,
-            false,
-            1,
-        ),
+        s("parent1", "6b1f0000-0000-0000-0000-000000000001", true, 0, true, 0),
+        s("child-b", "1c0e0000-0000-0000-0000-000000000002", true, 1, false, 2),
+        s("child-a", "9a7d0000-0000-0000-0000-000000000003", false, 1, false, 1),
     ]
 }
 
 pub fn ctx_hosts(hosts: &[HostSummary]) -> ApiContext<'_> {
-    ApiContext {
-        hosts,
-        now: T0 + 20,
-        version: "v1.29.3-strata",
-    }
+    ApiContext { hosts, now: T0 + 20, version: "v1.29.3-strata" }
 }

@@ -28,21 +28,16 @@ fn decode_bytes(s: &str, plus_is_space: bool) -> Option<String> {
     let mut i = 0;
     while i < b.len() {
         match b[i] {
-            b'%' => {
-                match (
-                    b.get(i + 1).copied().and_then(hex),
-                    b.get(i + 2).copied().and_then(hex),
-                ) {
-                    (Some(h), Some(l)) => {
-                        out.push(h << 4 | l);
-                        i += 3;
-                    }
-                    _ => {
-                        out.push(b'%');
-                        i += 1;
-                    }
+            b'%' => match (b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 3;
                 }
-            }
+                _ => {
+                    out.push(b'%');
+                    i += 1;
+                }
+            },
             b'+' if plus_is_space => {
                 out.push(b' ');
                 i += 1;
@@ -83,28 +78,17 @@ impl Query {
 
     /// The last value of `name` (repeated parameters: the last wins).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .rev()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.params.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
     /// The last value among several aliases (the last occurrence of any of them wins).
     pub fn get_any(&self, names: &[&str]) -> Option<&str> {
-        self.params
-            .iter()
-            .rev()
-            .find(|(n, _)| names.contains(&n.as_str()))
-            .map(|(_, v)| v.as_str())
+        self.params.iter().rev().find(|(n, _)| names.contains(&n.as_str())).map(|(_, v)| v.as_str())
     }
 
     /// Every value of any of `names`, in order.
     pub fn all<'a>(&'a self, names: &'a [&'a str]) -> impl Iterator<Item = &'a str> + 'a {
-        self.params
-            .iter()
-            .filter(move |(n, _)| names.contains(&n.as_str()))
-            .map(|(_, v)| v.as_str())
+        self.params.iter().filter(move |(n, _)| names.contains(&n.as_str())).map(|(_, v)| v.as_str())
     }
 }
 
@@ -134,25 +118,18 @@ mod tests {
 
     #[test]
     fn query_rules() {
-        let q =
-            Query::parse("chart=system.cpu&after=-60&after=-120&empty=&=x&flag&dims=a%7Cb&dim=c");
+        let q = Query::parse("chart=system.cpu&after=-60&after=-120&empty=&=x&flag&dims=a%7Cb&dim=c");
         assert_eq!(q.get("chart"), Some("system.cpu"));
         assert_eq!(q.get("after"), Some("-120"));
         assert_eq!(q.get("empty"), None);
         assert_eq!(q.get("flag"), None);
-        assert_eq!(
-            q.all(&["dims", "dim"]).collect::<Vec<_>>(),
-            vec!["a|b", "c"]
-        );
+        assert_eq!(q.all(&["dims", "dim"]).collect::<Vec<_>>(), vec!["a|b", "c"]);
         assert_eq!(q.get_any(&["dim", "dims"]), Some("c"));
     }
 
     #[test]
     fn splits_path_and_query() {
-        assert_eq!(
-            split_path_query("/api/v1/data?chart=a?b"),
-            ("/api/v1/data", "chart=a?b")
-        );
+        assert_eq!(split_path_query("/api/v1/data?chart=a?b"), ("/api/v1/data", "chart=a?b"));
         assert_eq!(split_path_query("/x"), ("/x", ""));
     }
 }

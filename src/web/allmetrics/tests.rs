@@ -37,28 +37,10 @@ fn shell_format() {
 #[test]
 fn shell_gap_is_empty_string() {
     let mut h = host_with_charts();
-    h.charts[0]
-        .store
-        .append(
-            T0 + 10,
-            &[
-                Sample::Gap,
-                Sample::Value {
-                    value: 3.0,
-                    reset: false,
-                },
-            ],
-        )
-        .unwrap();
+    h.charts[0].store.append(T0 + 10, &[Sample::Gap, Sample::Value { value: 3.0, reset: false }]).unwrap();
     let text = shell(&h);
-    assert!(
-        text.contains("NETDATA_SYSTEM_CPU_USER=\"\"      # percentage\n"),
-        "{text}"
-    );
-    assert!(
-        text.contains("NETDATA_SYSTEM_CPU_VISIBLETOTAL=\"3\"      # percentage\n"),
-        "{text}"
-    );
+    assert!(text.contains("NETDATA_SYSTEM_CPU_USER=\"\"      # percentage\n"), "{text}");
+    assert!(text.contains("NETDATA_SYSTEM_CPU_VISIBLETOTAL=\"3\"      # percentage\n"), "{text}");
 }
 
 #[test]
@@ -121,45 +103,24 @@ fn prometheus_options() {
         .into_owned();
     assert!(text.contains("# TYPE nd_system_cpu_sum gauge\nnd_system_cpu_sum{chart=\"system.cpu\",family=\"cpu\",dimension=\"user\"} 18.0000000\n"), "{text}");
     assert!(
-        text.contains(
-            "nd_net_net_sum{chart=\"net.eth0\",family=\"eth0\",dimension=\"sent\"} -100.0000000\n"
-        ),
+        text.contains("nd_net_net_sum{chart=\"net.eth0\",family=\"eth0\",dimension=\"sent\"} -100.0000000\n"),
         "{text}"
     );
-    let text = get("/api/v1/allmetrics?format=prometheus&hideunits=yes&help=yes")
-        .body_str()
-        .into_owned();
+    let text = get("/api/v1/allmetrics?format=prometheus&hideunits=yes&help=yes").body_str().into_owned();
     assert!(text.contains("\n# COMMENT homogeneous chart \"system.cpu\", context \"system.cpu\", family \"cpu\", units \"percentage\"\n"), "{text}");
     assert!(text.contains("# COMMENT netdata_system_cpu_average: dimension \"user\", value is percentage, gauge, dt 1612343008 to 1612343009 inclusive\nnetdata_system_cpu_average{"), "{text}");
-    let text = get("/api/v1/allmetrics?format=prometheus&variables=yes")
-        .body_str()
-        .into_owned();
-    assert!(
-        text.contains(&format!(
-            "\nnetdata_my_var 1.5000000 {}\n",
-            (T0 + 20) * 1000
-        )),
-        "{text}"
-    );
+    let text = get("/api/v1/allmetrics?format=prometheus&variables=yes").body_str().into_owned();
+    assert!(text.contains(&format!("\nnetdata_my_var 1.5000000 {}\n", (T0 + 20) * 1000)), "{text}");
 }
 
 #[test]
 fn prometheus_as_collected() {
     // through the API the window starts at now − 10 s = T0+10: nothing collected since
-    let text = get("/api/v1/allmetrics?format=prometheus&data=as%20collected&types=yes")
-        .body_str()
-        .into_owned();
+    let text = get("/api/v1/allmetrics?format=prometheus&data=as%20collected&types=yes").body_str().into_owned();
     assert!(!text.contains("netdata_system_cpu"), "{text}");
     let h = host_with_charts();
     let q = Query::parse("data=as%20collected&types=yes");
-    let text = prometheus(
-        [(&h, "v")],
-        &PromOptions::from_query(&q, "ip"),
-        T0 + 5,
-        T0 + 15,
-        0,
-        false,
-    );
+    let text = prometheus([(&h, "v")], &PromOptions::from_query(&q, "ip"), T0 + 5, T0 + 15, 0, false);
     // cpu dims share algorithm/multiplier/divisor: one metric, dimension label, counter
     let ts = (T0 + 9) * 1000 + 250;
     assert!(text.contains(&format!(
@@ -169,22 +130,14 @@ fn prometheus_as_collected() {
     assert!(text.contains(&format!(
         "# TYPE netdata_net_net_received counter\nnetdata_net_net_received_total{{chart=\"net.eth0_renamed\",family=\"eth0\"}} 100 {ts}\n"
     )), "{text}");
-    assert!(
-        text.contains(
-            "netdata_net_net_sent_total{chart=\"net.eth0_renamed\",family=\"eth0\"} 200 "
-        ),
-        "{text}"
-    );
+    assert!(text.contains("netdata_net_net_sent_total{chart=\"net.eth0_renamed\",family=\"eth0\"} 200 "), "{text}");
 }
 
 #[test]
 fn prometheus_all_hosts_adds_instance() {
     let r = get("/api/v1/allmetrics?format=prometheus_all_hosts");
     let text = r.body_str();
-    assert!(
-        text.contains("netdata_host_tags_info{instance=\"parent1\",room="),
-        "{text}"
-    );
+    assert!(text.contains("netdata_host_tags_info{instance=\"parent1\",room="), "{text}");
     assert!(text.contains(
         "netdata_system_cpu_percentage_average{chart=\"system.cpu\",family=\"cpu\",dimension=\"user\",instance=\"parent1\"} 9.0000000 1612343009000\n"
     ), "{text}");
@@ -195,9 +148,7 @@ fn prometheus_all_hosts_adds_instance() {
     assert_eq!(opts.server, "1.2.3.4");
     let text = prometheus([(&a, "v1"), (&b, "v2")], &opts, T0 + 10, T0 + 20, 5, true);
     assert_eq!(text.matches("netdata_info{").count(), 2);
-    assert!(text.contains(
-        "netdata_info{instance=\"child\\\"x\",application=\"netdata\",version=\"v2\"} 1 5\n"
-    ));
+    assert!(text.contains("netdata_info{instance=\"child\\\"x\",application=\"netdata\",version=\"v2\"} 1 5\n"));
     assert!(text.contains("dimension=\"user\",instance=\"child\\\"x\"}"));
 }
 

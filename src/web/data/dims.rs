@@ -25,10 +25,7 @@ impl DimensionFilter {
 
     /// Whether `text` is selected: the first word matching it decides (`!` ⇒ not).
     pub fn matches(&self, text: &str) -> bool {
-        self.words
-            .iter()
-            .find(|(_, w)| glob(w, text))
-            .is_some_and(|(pos, _)| *pos)
+        self.words.iter().find(|(_, w)| glob(w, text)).is_some_and(|(pos, _)| *pos)
     }
 }
 

@@ -21,10 +21,7 @@ struct MinMax {
 
 impl MinMax {
     fn new() -> Self {
-        MinMax {
-            min: f64::NAN,
-            max: f64::NAN,
-        }
+        MinMax { min: f64::NAN, max: f64::NAN }
     }
 
     fn add(&mut self, v: f64) {
@@ -46,11 +43,7 @@ struct View<'a> {
 
 impl<'a> View<'a> {
     fn new(r: &'a QueryResult, opts: Options) -> Self {
-        View {
-            r,
-            opts,
-            cols: r.visible(opts),
-        }
+        View { r, opts, cols: r.visible(opts) }
     }
 
     /// Row indices in output order: newest first unless `flip`.
@@ -89,11 +82,7 @@ impl<'a> View<'a> {
             return None;
         }
         let n = self.raw(row, d);
-        Some(if self.opts.has(Options::PERCENTAGE) {
-            n * 100.0 / total
-        } else {
-            n
-        })
+        Some(if self.opts.has(Options::PERCENTAGE) { n * 100.0 / total } else { n })
     }
 
     fn total_if_needed(&self, row: usize) -> f64 {
@@ -170,15 +159,7 @@ pub fn local_date(t: i64) -> String {
 fn google_date(t: i64) -> String {
     match Local.timestamp_opt(t, 0).single() {
         Some(d) => {
-            format!(
-                "Date({},{},{},{},{},{})",
-                d.year(),
-                d.month0(),
-                d.day(),
-                d.hour(),
-                d.minute(),
-                d.second()
-            )
+            format!("Date({},{},{},{},{},{})", d.year(), d.month0(), d.day(), d.hour(), d.minute(), d.second())
         }
         None => format!("Date({t})"),
     }
@@ -236,17 +217,11 @@ fn datatable(v: &View, mm: &mut MinMax) -> String {
     out.push_str("\n ],\n \"rows\":\n [");
     if !no_data {
         for (i, row) in v.order().into_iter().enumerate() {
-            out.push_str(if i == 0 {
-                "\n  {\"c\":[{\"v\":\""
-            } else {
-                ",\n  {\"c\":[{\"v\":\""
-            });
+            out.push_str(if i == 0 { "\n  {\"c\":[{\"v\":\"" } else { ",\n  {\"c\":[{\"v\":\"" });
             out.push_str(&google_date(v.r.times[row]));
             out.push_str("\"},");
             if v.r.resets[row] {
-                out.push_str(
-                    "{\"v\":\"RESET OR OVERFLOW\"},{\"v\":\"The counters have been wrapped.\"}",
-                );
+                out.push_str("{\"v\":\"RESET OR OVERFLOW\"},{\"v\":\"The counters have been wrapped.\"}");
             } else {
                 out.push_str("{\"v\":null},{\"v\":null}");
             }
@@ -336,40 +311,15 @@ fn ssv(v: &View, mm: &mut MinMax, prefix: &str, sep: &str, suffix: &str) -> Stri
 /// The payload of a format and whether it goes into jsonwrap as a JSON string.
 fn payload(v: &View, fmt: Format, wrapped: bool, mm: &mut MinMax) -> (String, bool) {
     let nl = if wrapped { "\n" } else { "\r\n" };
-    let plain = |start, sep, end| Csv {
-        start,
-        sep,
-        end,
-        between: "",
-        quotes: false,
-        markdown: false,
-        html: false,
-    };
+    let plain = |start, sep, end| Csv { start, sep, end, between: "", quotes: false, markdown: false, html: false };
     match fmt {
         Format::Json | Format::Jsonp => (json(v, mm), false),
         Format::Datatable | Format::Datasource => (datatable(v, mm), false),
         Format::Csv => (csv(v, mm, &plain("", ",", nl)), true),
         Format::Tsv => (csv(v, mm, &plain("", "\t", nl)), true),
-        Format::Markdown => (
-            csv(
-                v,
-                mm,
-                &Csv {
-                    markdown: true,
-                    ..plain("", "|", "\n")
-                },
-            ),
-            true,
-        ),
+        Format::Markdown => (csv(v, mm, &Csv { markdown: true, ..plain("", "|", "\n") }), true),
         Format::Html => {
-            let rows = csv(
-                v,
-                mm,
-                &Csv {
-                    html: true,
-                    ..plain("<tr><td>", "</td><td>", "</td></tr>\n")
-                },
-            );
+            let rows = csv(v, mm, &Csv { html: true, ..plain("<tr><td>", "</td><td>", "</td></tr>\n") });
             let body = format!(
                 "<html>\n<center>\n<table border=\"0\" cellpadding=\"5\" cellspacing=\"5\">\n{rows}</table>\n</center>\n</html>\n"
             );
@@ -379,15 +329,7 @@ fn payload(v: &View, fmt: Format, wrapped: bool, mm: &mut MinMax) -> (String, bo
             if v.cols.is_empty() {
                 return ("[\n]".to_string(), false);
             }
-            let f = Csv {
-                start: "[",
-                sep: ",",
-                end: "]",
-                between: ",\n",
-                quotes: true,
-                markdown: false,
-                html: false,
-            };
+            let f = Csv { start: "[", sep: ",", end: "]", between: ",\n", quotes: true, markdown: false, html: false };
             (format!("[\n{}\n]", csv(v, mm, &f)), false)
         }
         Format::Ssv => (ssv(v, mm, "", " ", ""), true),
@@ -398,14 +340,10 @@ fn payload(v: &View, fmt: Format, wrapped: bool, mm: &mut MinMax) -> (String, bo
 
 fn content_type_of(fmt: Format) -> &'static str {
     match fmt {
-        Format::Json | Format::Datatable | Format::Array | Format::CsvJsonArray => {
-            content_type::JSON
-        }
+        Format::Json | Format::Datatable | Format::Array | Format::CsvJsonArray => content_type::JSON,
         Format::Jsonp | Format::Datasource => content_type::JAVASCRIPT,
         Format::Html => content_type::HTML,
-        Format::Csv | Format::Tsv | Format::Ssv | Format::SsvComma | Format::Markdown => {
-            content_type::TEXT
-        }
+        Format::Csv | Format::Tsv | Format::Ssv | Format::SsvComma | Format::Markdown => content_type::TEXT,
     }
 }
 
@@ -421,14 +359,7 @@ fn push_numbers(out: &mut String, vals: impl IntoIterator<Item = f64>) {
 }
 
 /// The jsonwrap object around `payload`.
-fn wrap(
-    chart: &Chart,
-    v: &View,
-    fmt: Format,
-    payload: &str,
-    as_string: bool,
-    mm: MinMax,
-) -> String {
+fn wrap(chart: &Chart, v: &View, fmt: Format, payload: &str, as_string: bool, mm: MinMax) -> String {
     let r = v.r;
     let first = chart.store.first_time().unwrap_or(0);
     let last = chart.store.last_time().unwrap_or(0);
@@ -451,15 +382,13 @@ fn wrap(
         o.push_str(",\n \"latest_values\": ");
         push_numbers(
             &mut o,
-            v.cols
-                .iter()
-                .map(|&d| match (chart.store.last_time(), r.dims[d].column) {
-                    (Some(t), col) => match chart.store.get(col, t) {
-                        Sample::Value { value, .. } => value,
-                        Sample::Gap => f64::NAN,
-                    },
-                    (None, _) => f64::NAN,
-                }),
+            v.cols.iter().map(|&d| match (chart.store.last_time(), r.dims[d].column) {
+                (Some(t), col) => match chart.store.get(col, t) {
+                    Sample::Value { value, .. } => value,
+                    Sample::Gap => f64::NAN,
+                },
+                (None, _) => f64::NAN,
+            }),
         );
         o.push_str(",\n \"view_latest_values\": [");
         let newest = r.rows().checked_sub(1);
@@ -469,19 +398,13 @@ fn wrap(
                 o.push_str(", ");
             }
             match newest {
-                Some(row) => {
-                    v.push_cell(&mut o, v.cell(row, d, v.total_if_needed(row)), &mut ignore)
-                }
+                Some(row) => v.push_cell(&mut o, v.cell(row, d, v.total_if_needed(row)), &mut ignore),
                 None => o.push_str("null"),
             }
         }
         o.push(']');
     }
-    o.push_str(&format!(
-        ",\n \"dimensions\": {},\n \"points\": {},\n \"format\": ",
-        v.cols.len(),
-        r.rows()
-    ));
+    o.push_str(&format!(",\n \"dimensions\": {},\n \"points\": {},\n \"format\": ", v.cols.len(), r.rows()));
     push_str(&mut o, fmt.wrapper_name());
     if v.opts.has(Options::CUSTOM_VARS) {
         o.push_str(",\n \"chart_variables\": {");
@@ -522,29 +445,18 @@ pub fn render(
         let default_tqx = Tqx::default();
         let t = tqx.unwrap_or(&default_tqx);
         let last = chart.store.last_time().unwrap_or(0);
-        let head = format!(
-            "{}({{version:'{}',reqId:'{}',status:",
-            t.response_handler, t.version, t.req_id
-        );
+        let head = format!("{}({{version:'{}',reqId:'{}',status:", t.response_handler, t.version, t.req_id);
         let body = if t.sig.parse::<i64>().is_ok_and(|s| s >= last) && last != 0 {
-            format!(
-                "{head}'error',errors:[{{reason:'not_modified',message:'Data not modified'}}]}});"
-            )
+            format!("{head}'error',errors:[{{reason:'not_modified',message:'Data not modified'}}]}});")
         } else {
-            format!(
-                "{head}'ok',sig:'{last}',table:{}}});",
-                datatable(&v, &mut mm)
-            )
+            format!("{head}'ok',sig:'{last}',table:{}}});", datatable(&v, &mut mm))
         };
         return Response::new(200, content_type::JAVASCRIPT, body);
     }
     let wrapped = opts.has(Options::JSON_WRAP);
     let (body, as_string) = payload(&v, fmt, wrapped, &mut mm);
     let (mut body, ct) = if wrapped {
-        (
-            wrap(chart, &v, fmt, &body, as_string, mm),
-            content_type::JSON,
-        )
+        (wrap(chart, &v, fmt, &body, as_string, mm), content_type::JSON)
     } else {
         (body, content_type_of(fmt))
     };

@@ -38,23 +38,10 @@ pub fn handle(host: &Host, q: &Query) -> Response {
         dimensions: p.dimensions.as_deref(),
     };
     let result = query::query(chart, &req);
-    let mut resp = format::render(
-        chart,
-        &result,
-        p.format,
-        p.options,
-        &p.callback,
-        p.tqx.as_ref(),
-    );
-    let filename = p
-        .filename
-        .clone()
-        .or_else(|| p.tqx.as_ref().and_then(|t| t.out_file_name.clone()));
+    let mut resp = format::render(chart, &result, p.format, p.options, &p.callback, p.tqx.as_ref());
+    let filename = p.filename.clone().or_else(|| p.tqx.as_ref().and_then(|t| t.out_file_name.clone()));
     if let Some(f) = filename {
-        resp = resp.with_header(
-            "Content-Disposition",
-            &format!("attachment; filename=\"{f}\""),
-        );
+        resp = resp.with_header("Content-Disposition", &format!("attachment; filename=\"{f}\""));
     }
     resp
 }
@@ -62,8 +49,7 @@ pub fn handle(host: &Host, q: &Query) -> Response {
 /// `context=` composite queries are not supported yet: an unknown context is 404 as in
 /// Netdata, a known one 400 asking for `chart=`.
 fn context_query(host: &Host, ctx: &str) -> Response {
-    let known = host.memory_mode != crate::hosts::MemoryMode::None
-        && host.charts.iter().any(|c| c.context == ctx);
+    let known = host.memory_mode != crate::hosts::MemoryMode::None && host.charts.iter().any(|c| c.context == ctx);
     if known {
         Response::text(400, "Context queries are not supported; use chart=.")
     } else {

@@ -62,9 +62,7 @@ impl Options {
 
     /// Adds every word of `list` (separated by `,`, `|` or space); unknown words are ignored.
     pub fn add_list(self, list: &str) -> Self {
-        list.split([',', '|', ' '])
-            .filter_map(Self::flag_of)
-            .fold(self, Options::with)
+        list.split([',', '|', ' ']).filter_map(Self::flag_of).fold(self, Options::with)
     }
 }
 
@@ -247,9 +245,7 @@ pub struct DataParams {
 impl DataParams {
     pub fn from_query(q: &Query) -> Self {
         let dims: Vec<&str> = q.all(&["dimension", "dim", "dimensions", "dims"]).collect();
-        let options = q
-            .all(&["options"])
-            .fold(Options::default(), Options::add_list);
+        let options = q.all(&["options"]).fold(Options::default(), Options::add_list);
         let tqx = q.get("tqx").map(Tqx::parse);
         let mut format = q.get("format").map(Format::parse).unwrap_or_default();
         if let Some(out) = tqx.as_ref().and_then(|t| t.out.as_deref()) {
@@ -301,9 +297,7 @@ mod tests {
             "options=flip%7Cms&options=jsonwrap,nonzero%20absolute&options=bogus&format=tsv-excel&group=ewma",
         ));
         let o = p.options;
-        assert!(
-            o.has(Options::REVERSED) && o.has(Options::MILLISECONDS) && o.has(Options::JSON_WRAP)
-        );
+        assert!(o.has(Options::REVERSED) && o.has(Options::MILLISECONDS) && o.has(Options::JSON_WRAP));
         assert!(o.has(Options::NONZERO) && o.has(Options::ABSOLUTE));
         assert!(!o.has(Options::SECONDS));
         assert_eq!(p.format, Format::Tsv);
@@ -324,19 +318,10 @@ mod tests {
 
     #[test]
     fn tqx_selects_datasource() {
-        let p = DataParams::from_query(&Query::parse(
-            "tqx=reqId:7;sig:123;responseHandler:cb&format=json",
-        ));
+        let p = DataParams::from_query(&Query::parse("tqx=reqId:7;sig:123;responseHandler:cb&format=json"));
         assert_eq!(p.format, Format::Datasource);
         let t = p.tqx.unwrap();
-        assert_eq!(
-            (
-                t.req_id.as_str(),
-                t.sig.as_str(),
-                t.response_handler.as_str()
-            ),
-            ("7", "123", "cb")
-        );
+        assert_eq!((t.req_id.as_str(), t.sig.as_str(), t.response_handler.as_str()), ("7", "123", "cb"));
         assert_eq!(t.version, "0.6");
     }
 }

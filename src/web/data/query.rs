@@ -75,9 +75,7 @@ impl QueryResult {
     /// all-zero dimensions are left out).
     pub fn visible(&self, options: Options) -> Vec<usize> {
         (0..self.dims.len())
-            .filter(|&d| {
-                !self.dims[d].hidden && (!options.has(Options::NONZERO) || self.dims[d].nonzero)
-            })
+            .filter(|&d| !self.dims[d].hidden && (!options.has(Options::NONZERO) || self.dims[d].nonzero))
             .collect()
     }
 }
@@ -106,14 +104,8 @@ pub fn query(chart: &Chart, req: &QueryRequest) -> QueryResult {
         (Some(f), Some(l)) => (f, l),
         _ => (0, 0),
     };
-    let (after, before, relative) = window::absolute(
-        req.after,
-        req.before,
-        ue,
-        first,
-        last,
-        opts.has(Options::ALLOW_PAST),
-    );
+    let (after, before, relative) =
+        window::absolute(req.after, req.before, ue, first, last, opts.has(Options::ALLOW_PAST));
     let mut result = QueryResult {
         dims,
         times: Vec::new(),
@@ -131,9 +123,7 @@ pub fn query(chart: &Chart, req: &QueryRequest) -> QueryResult {
     } else {
         let max_points = (MAX_CELLS / result.dims.len().max(1)) as i64;
         let aligned = !opts.has(Options::NOT_ALIGNED);
-        window::plan(
-            after, before, req.points, req.gtime, ue, first, last, aligned, max_points,
-        )
+        window::plan(after, before, req.points, req.gtime, ue, first, last, aligned, max_points)
     };
     let Some(plan) = plan else { return result };
     fill(chart, &plan, req.group, &mut result);
@@ -188,11 +178,7 @@ fn fill(chart: &Chart, plan: &Plan, group: Grouping, r: &mut QueryResult) {
             while t <= end {
                 if let Sample::Value { value, reset } = chart.store.get(col, t) {
                     if value.is_finite() {
-                        buf.push(if opts.has(Options::ABSOLUTE) {
-                            value.abs()
-                        } else {
-                            value
-                        });
+                        buf.push(if opts.has(Options::ABSOLUTE) { value.abs() } else { value });
                         r.resets[k] |= reset;
                     }
                 }
@@ -230,14 +216,8 @@ pub fn reduce(group: Grouping, v: &[f64], plan: &Plan) -> f64 {
         }
         Grouping::Sum => sum,
         // Netdata compares magnitudes: min is the value closest to zero, max the farthest.
-        Grouping::Min => v
-            .iter()
-            .copied()
-            .fold(v[0], |m, x| if x.abs() < m.abs() { x } else { m }),
-        Grouping::Max => v
-            .iter()
-            .copied()
-            .fold(v[0], |m, x| if x.abs() > m.abs() { x } else { m }),
+        Grouping::Min => v.iter().copied().fold(v[0], |m, x| if x.abs() < m.abs() { x } else { m }),
+        Grouping::Max => v.iter().copied().fold(v[0], |m, x| if x.abs() > m.abs() { x } else { m }),
         Grouping::IncrementalSum => v[v.len() - 1] - v[0],
         Grouping::Median => {
             let mut s = v.to_vec();
@@ -264,9 +244,7 @@ pub fn reduce(group: Grouping, v: &[f64], plan: &Plan) -> f64 {
         }
         Grouping::Ses => {
             let alpha = 2.0 / (n + 1.0);
-            v[1..]
-                .iter()
-                .fold(v[0], |level, x| alpha * x + (1.0 - alpha) * level)
+            v[1..].iter().fold(v[0], |level, x| alpha * x + (1.0 - alpha) * level)
         }
         Grouping::Des => {
             let alpha = 2.0 / (n + 1.0);
@@ -288,27 +266,11 @@ mod tests {
     use crate::web::testutil::{chart_rows, chart_with, T0};
 
     fn req(after: i64, points: i64, group: Grouping) -> QueryRequest<'static> {
-        QueryRequest {
-            after,
-            before: 0,
-            points,
-            group,
-            gtime: 0,
-            options: Options::default(),
-            dimensions: None,
-        }
+        QueryRequest { after, before: 0, points, group, gtime: 0, options: Options::default(), dimensions: None }
     }
 
     fn plan1() -> Plan {
-        Plan {
-            after: 0,
-            before: 0,
-            group: 4,
-            points: 1,
-            update_every: 1,
-            resampling_group: 1,
-            resampling_divisor: 1.0,
-        }
+        Plan { after: 0, before: 0, group: 4, points: 1, update_every: 1, resampling_group: 1, resampling_divisor: 1.0 }
     }
 
     #[test]
@@ -323,15 +285,7 @@ mod tests {
         assert_eq!(reduce(Grouping::IncrementalSum, &[7.0], &p), 0.0);
         assert_eq!(reduce(Grouping::Median, &v, &p), 2.0);
         assert_eq!(reduce(Grouping::Median, &[5.0, 1.0, 3.0], &p), 3.0);
-        assert!(
-            (reduce(
-                Grouping::Stddev,
-                &[2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0],
-                &p
-            ) - 2.13809)
-                .abs()
-                < 1e-5
-        );
+        assert!((reduce(Grouping::Stddev, &[2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0], &p) - 2.13809).abs() < 1e-5);
         assert!(reduce(Grouping::Average, &[], &p).is_nan());
         let mut r = p;
         r.resampling_group = 2;
@@ -375,26 +329,17 @@ mod tests {
         let mut q = req(-4, 0, Grouping::Average);
         q.dimensions = Some("|d1");
         let r = query(&c, &q);
-        assert_eq!(
-            r.visible(Options::default()),
-            vec![1],
-            "selecting a hidden dim shows it"
-        );
+        assert_eq!(r.visible(Options::default()), vec![1], "selecting a hidden dim shows it");
         q.dimensions = Some("nomatch");
         assert!(query(&c, &q).visible(Options::default()).is_empty());
         q.dimensions = Some("dim*");
         q.options = Options(Options::MATCH_IDS);
-        assert!(
-            query(&c, &q).visible(Options::default()).is_empty(),
-            "names not matched with match_ids"
-        );
+        assert!(query(&c, &q).visible(Options::default()).is_empty(), "names not matched with match_ids");
     }
 
     #[test]
     fn nonzero_marks() {
-        let rows: Vec<Vec<Option<f64>>> = (0..8)
-            .map(|k| vec![Some(0.0), Some(k as f64), None])
-            .collect();
+        let rows: Vec<Vec<Option<f64>>> = (0..8).map(|k| vec![Some(0.0), Some(k as f64), None]).collect();
         let c = chart_rows("t.z", &[("a", "a"), ("b", "b"), ("c", "c")], 1, &rows);
         let mut q = req(-4, 0, Grouping::Average);
         q.options = Options(Options::NONZERO);

@@ -19,14 +19,7 @@ fn round_away(v: i64, ue: i64) -> i64 {
 /// Rules 1–2: converts the requested `after`/`before` to absolute unix seconds, clamped
 /// to `[first, last]` (the lower clamp skipped with `allow_past`), in order.
 /// Returns `(after, before, relative)`; `relative` tells whether any end was relative.
-pub fn absolute(
-    after: i64,
-    before: i64,
-    ue: i64,
-    first: i64,
-    last: i64,
-    allow_past: bool,
-) -> (i64, i64, bool) {
+pub fn absolute(after: i64, before: i64, ue: i64, first: i64, last: i64, allow_past: bool) -> (i64, i64, bool) {
     let ue = ue.max(1);
     let (mut after, mut before) = (after, before);
     let mut relative = false;
@@ -46,11 +39,7 @@ pub fn absolute(
         relative = true;
     }
     // `allow_past` may reach before the database, but not unboundedly (overflow guard).
-    let floor = if allow_past {
-        first.saturating_sub(RELATIVE_TIME_MAX)
-    } else {
-        first
-    };
+    let floor = if allow_past { first.saturating_sub(RELATIVE_TIME_MAX) } else { first };
     let clamp = |v: i64| v.min(last).max(floor);
     before = clamp(before);
     after = clamp(after);
@@ -178,11 +167,7 @@ pub fn plan(
     let rows = points_wanted.min(complete).max(0) as usize;
     Some(Plan {
         after: after_wanted,
-        before: if rows > 0 {
-            after_wanted + rows as i64 * step - ue
-        } else {
-            before_wanted
-        },
+        before: if rows > 0 { after_wanted + rows as i64 * step - ue } else { before_wanted },
         group,
         points: rows,
         update_every: ue,
@@ -199,16 +184,7 @@ mod tests {
     const F: i64 = L - 3999; // 4000 slots of 1 s
 
     #[allow(clippy::too_many_arguments)]
-    fn run(
-        after: i64,
-        before: i64,
-        points: i64,
-        gtime: i64,
-        ue: i64,
-        first: i64,
-        last: i64,
-        aligned: bool,
-    ) -> Plan {
+    fn run(after: i64, before: i64, points: i64, gtime: i64, ue: i64, first: i64, last: i64, aligned: bool) -> Plan {
         let (a, b, _) = absolute(after, before, ue, first, last, false);
         plan(a, b, points, gtime, ue, first, last, aligned, i64::MAX).expect("non-empty window")
     }
@@ -217,10 +193,7 @@ mod tests {
     fn relative_conversion_rounds_away_from_zero() {
         assert_eq!(absolute(-600, 0, 1, F, L, false), (L - 600, L, true));
         // -3 ⇒ -5 and -7 ⇒ -10
-        assert_eq!(
-            absolute(-7, -3, 5, 1_612_000_000, 1_612_343_995, false),
-            (1_612_343_980, 1_612_343_990, true)
-        );
+        assert_eq!(absolute(-7, -3, 5, 1_612_000_000, 1_612_343_995, false), (1_612_343_980, 1_612_343_990, true));
         // positive relative before counts from the first entry [quirk]
         assert_eq!(absolute(-10, 20, 1, F, L, false), (F + 10, F + 20, true));
         // after = 0 means one update_every before `before`
@@ -232,16 +205,10 @@ mod tests {
     #[test]
     fn absolute_times_are_clamped_and_swapped() {
         assert_eq!(absolute(L + 100, F - 100, 1, F, L, false), (F, L, false));
-        assert_eq!(
-            absolute(F - 100, L - 10, 1, F, L, true),
-            (F - 100, L - 10, false)
-        );
+        assert_eq!(absolute(F - 100, L - 10, 1, F, L, true), (F - 100, L - 10, false));
         assert_eq!(absolute(-10_000, 0, 1, F, L, false).0, F);
         assert_eq!(absolute(-10_000, 0, 1, F, L, true).0, L - 10_000);
-        assert_eq!(
-            absolute(-i64::MAX, 0, 1, F, L, true).0,
-            F - RELATIVE_TIME_MAX
-        );
+        assert_eq!(absolute(-i64::MAX, 0, 1, F, L, true).0, F - RELATIVE_TIME_MAX);
     }
 
     #[test]
@@ -306,10 +273,7 @@ mod tests {
         let last = 1_612_344_000;
         let first = last - 5 * 999;
         let p = run(-60, 0, 0, 0, 5, first, last, true);
-        assert_eq!(
-            (p.points, p.group, p.view_update_every(), p.before),
-            (12, 1, 5, last)
-        );
+        assert_eq!((p.points, p.group, p.view_update_every(), p.before), (12, 1, 5, last));
         let p = run(-60, 0, 3, 0, 5, first, last, true);
         assert_eq!((p.points, p.group, p.view_update_every()), (3, 4, 20));
         assert_eq!(p.before % 20, 0);
@@ -344,18 +308,7 @@ mod tests {
     #[test]
     fn off_grid_absolute_times_snap_to_slots() {
         let last = 1_612_344_000;
-        let p = plan(
-            last - 61,
-            last - 3,
-            0,
-            0,
-            5,
-            last - 5000,
-            last,
-            true,
-            i64::MAX,
-        )
-        .unwrap();
+        let p = plan(last - 61, last - 3, 0, 0, 5, last - 5000, last, true, i64::MAX).unwrap();
         assert_eq!(p.before % 5, 0);
         assert_eq!(p.after % 5, 0);
         assert_eq!(p.before, last - 5);
