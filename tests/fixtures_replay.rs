@@ -18,10 +18,13 @@ use strata::stream::Command;
 
 const PACED_CYCLES: usize = 5;
 
+/// Visible dimension id → (multiplier, divisor, absolute?).
+type Dims = BTreeMap<String, (i64, i64, bool)>;
+
 struct Expect {
     guid: String,
     /// chart id → (update_every, visible dimension id → (multiplier, divisor, absolute?))
-    charts: BTreeMap<String, (i64, BTreeMap<String, (i64, i64, bool)>)>,
+    charts: BTreeMap<String, (i64, Dims)>,
     hidden_charts: BTreeSet<String>,
     /// chart id → dimension id → collected values, in order
     sets: BTreeMap<String, BTreeMap<String, Vec<i64>>>,

@@ -173,6 +173,7 @@ pub async fn run(
     let mut claim = None;
     let reason: String = 'session: loop {
         // Apply every complete line in the buffer; no await while the host is borrowed.
+        let claim_changed;
         {
             let now_us = unix_now_us();
             let mut reg = shard.registry.borrow_mut();
@@ -201,12 +202,14 @@ pub async fn run(
                     Err(e) => break 'session format!("{e} (line: '{}')", String::from_utf8_lossy(line)),
                 }
             }
-            if host.claim_id != claim {
+            claim_changed = host.claim_id != claim;
+            if claim_changed {
                 claim = host.claim_id.clone();
-                drop(reg);
-                let summary = summary_of(&shard, &guid);
-                shard.publish(&guid, summary).await;
             }
+        }
+        if claim_changed {
+            let summary = summary_of(&shard, &guid);
+            shard.publish(&guid, summary).await;
         }
         match stream.read(lines.spare_mut()).await {
             Ok(0) => break "connection closed by the child".into(),
