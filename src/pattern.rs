@@ -39,15 +39,21 @@ pub struct SimplePattern {
     patterns: Vec<Pattern>,
 }
 
-#[inline]
-fn is_list_separator(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c)
-}
+/// The separators of a pattern list in streaming settings and `allow from` lists.
+pub const WHITESPACE: &[u8] = b" \t\r\n\x0b\x0c";
 
 impl SimplePattern {
     /// Compiles a pattern list. `None` when the list holds no pattern (empty or only
     /// separators): "no matcher", whose meaning depends on the setting.
     pub fn new(list: &str) -> Option<SimplePattern> {
+        Self::with_separators(list, WHITESPACE)
+    }
+
+    /// Compiles a pattern list split on `separators` instead of whitespace (Netdata's
+    /// API lists, e.g. `dimensions=`, separate with `,` and `|` so that spaces belong to
+    /// names). Everything else is as in [`SimplePattern::new`].
+    pub fn with_separators(list: &str, separators: &[u8]) -> Option<SimplePattern> {
+        let is_list_separator = |b: u8| separators.contains(&b);
         let s = list.as_bytes();
         let mut patterns = Vec::new();
         let mut i = 0;
