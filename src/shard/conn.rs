@@ -173,25 +173,13 @@ async fn serve_stream(shard: Rc<Shard>, mut stream: TcpStream, peer: SocketAddr,
     shard.send(owner, Msg::Stream { fd, peer, request: Box::new(req), admitted, early }).await;
 }
 
-fn keep_alive(buf_head: &[u8]) -> bool {
-    // HTTP/1.1 keeps the connection unless the client asks to close; 1.0 closes unless
-    // it asks to keep it.
-    let head = String::from_utf8_lossy(buf_head).to_ascii_lowercase();
-    let http10 = head.lines().next().is_some_and(|l| l.ends_with("http/1.0"));
-    if http10 {
-        head.contains("connection: keep-alive")
-    } else {
-        !head.contains("connection: close")
-    }
-}
-
 async fn serve_http(shard: Rc<Shard>, mut stream: TcpStream, peer: SocketAddr, ip: String, mut buf: Vec<u8>) {
     let idle = Duration::from_secs(shard.config.web.disconnect_idle_clients_after_secs.max(1));
     loop {
         match web::parse_request(&buf, &ip) {
             Ok(Some((req, len))) => {
                 let started = Instant::now();
-                let keep = keep_alive(&buf[..len]);
+                let keep = req.keep_alive;
                 let resp = route(&shard, &req).await;
                 let prep = started.elapsed();
                 let bytes = resp.to_http(keep, req.origin.as_deref(), unix_now());

@@ -40,6 +40,13 @@ pub fn parse_request(buf: &[u8], client_ip: &str) -> Result<Option<(ApiRequest, 
             .and_then(|h| std::str::from_utf8(h.value).ok())
             .map(|v| v.trim().to_string())
     };
+    // HTTP/1.1 keeps the connection unless the client asks to close; 1.0 closes unless
+    // it asks to keep it.
+    let connection = header("Connection").map(|v| v.to_ascii_lowercase());
+    let keep_alive = match req.version {
+        Some(0) => connection.as_deref() == Some("keep-alive"),
+        _ => connection.as_deref() != Some("close"),
+    };
     let api = ApiRequest {
         method: method.to_string(),
         url: url.to_string(),
@@ -47,6 +54,7 @@ pub fn parse_request(buf: &[u8], client_ip: &str) -> Result<Option<(ApiRequest, 
         forwarded_host: header("X-Forwarded-Host"),
         origin: header("Origin"),
         client_ip: client_ip.to_string(),
+        keep_alive,
     };
     Ok(Some((api, len)))
 }
@@ -178,5 +186,25 @@ mod tests {
         assert!(text.contains("Cache-Control: public\r\nExpires: Fri, 02 Jan 1970 00:00:00 GMT\r\n"));
         assert!(!text.contains("Pragma"));
         assert!(text.ends_with("Content-Length: 4\r\n\r\nnope"));
+    }
+}
+
+#[cfg(test)]
+mod keep_alive_tests {
+    use super::parse_request;
+
+    fn keep(head: &str) -> bool {
+        parse_request(head.as_bytes(), "127.0.0.1").expect("valid").expect("complete").0.keep_alive
+    }
+
+    #[test]
+    fn keep_alive_follows_version_and_connection_header() {
+        assert!(keep("GET / HTTP/1.1\r\n\r\n"));
+        assert!(!keep("GET / HTTP/1.1\r\nConnection: close\r\n\r\n"));
+        assert!(!keep("GET / HTTP/1.1\r\nconnection: Close\r\n\r\n"));
+        assert!(!keep("GET / HTTP/1.0\r\n\r\n"));
+        assert!(keep("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+        // A header value that merely mentions it does not close the connection.
+        assert!(keep("GET / HTTP/1.1\r\nX-Note: connection: close\r\n\r\n"));
     }
 }

@@ -45,6 +45,9 @@ pub struct ApiRequest {
     pub forwarded_host: Option<String>,
     pub origin: Option<String>,
     pub client_ip: String,
+    /// Whether the connection stays open after the response (HTTP/1.1 unless
+    /// `Connection: close`; HTTP/1.0 only with `Connection: keep-alive`).
+    pub keep_alive: bool,
 }
 
 impl ApiRequest {
@@ -57,6 +60,7 @@ impl ApiRequest {
             forwarded_host: None,
             origin: None,
             client_ip: "127.0.0.1".into(),
+            keep_alive: true,
         }
     }
 }
