@@ -105,8 +105,12 @@ pub async fn run(
     }
 
     let cfg = &shard.config;
-    let settings =
-        cfg.stream.host_settings(&adm.api_key, &req.machine_guid.clone().unwrap_or_default(), &cfg.global, &cfg.health);
+    let settings = cfg.stream.host_settings(
+        &adm.api_key,
+        req.machine_guid.as_deref().unwrap_or_default(),
+        &cfg.global,
+        &cfg.health,
+    );
     let info = host_info(&req, &adm, settings.update_every.unwrap_or(cfg.global.update_every));
     let update_every = info.update_every;
     let (host_id, created, renamed_from) = {
