@@ -6,6 +6,7 @@
 //! (slot `t` exists for every dimension or for none); slot times are multiples of the
 //! chart's `update_every`; a gap is stored as a gap, never as a zero.
 
+pub mod dbengine;
 pub mod ram;
 mod sample;
 
