@@ -39,6 +39,14 @@ fn timezone() -> String {
         .unwrap_or_else(|| "Etc/UTC".into())
 }
 
+/// CPUs online in the system. Not `available_parallelism`: that is the calling thread's
+/// affinity, and this runs on a shard pinned to one core.
+fn logical_cpus() -> Option<u64> {
+    // SAFETY: sysconf has no preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    u64::try_from(n).ok().filter(|n| *n > 0)
+}
+
 /// The identity of this agent's own host.
 pub fn host_info(config: &Config, machine_guid: &str) -> HostInfo {
     let osr = os_release();
@@ -53,10 +61,7 @@ pub fn host_info(config: &Config, machine_guid: &str) -> HostInfo {
         ("NETDATA_SYSTEM_KERNEL_NAME".into(), read_trim("/proc/sys/kernel/ostype").unwrap_or_else(|| "Linux".into())),
         ("NETDATA_SYSTEM_KERNEL_VERSION".into(), read_trim("/proc/sys/kernel/osrelease").unwrap_or_default()),
         ("NETDATA_SYSTEM_ARCHITECTURE".into(), std::env::consts::ARCH.into()),
-        (
-            "NETDATA_SYSTEM_CPU_LOGICAL_CPU_COUNT".into(),
-            std::thread::available_parallelism().map(|n| n.get().to_string()).unwrap_or_default(),
-        ),
+        ("NETDATA_SYSTEM_CPU_LOGICAL_CPU_COUNT".into(), logical_cpus().map(|n| n.to_string()).unwrap_or_default()),
     ];
     if let Some(ram) = total_ram() {
         system_info.push(("NETDATA_SYSTEM_TOTAL_RAM".into(), ram));
@@ -76,5 +81,33 @@ pub fn host_info(config: &Config, machine_guid: &str) -> HostInfo {
         hops: 0,
         update_every: config.global.update_every,
         system_info,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The count is the system's, even from a thread pinned to one CPU (as a shard is).
+    #[test]
+    fn cpu_count_ignores_thread_affinity() {
+        let from_proc = std::fs::read_to_string("/proc/stat")
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
+            .count() as u64;
+        let pinned = std::thread::spawn(|| {
+            // SAFETY: a zeroed cpu_set_t with CPU 0 set, applied to this thread only.
+            unsafe {
+                let mut set: libc::cpu_set_t = std::mem::zeroed();
+                libc::CPU_SET(0, &mut set);
+                assert_eq!(libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set), 0);
+            }
+            assert_eq!(std::thread::available_parallelism().unwrap().get(), 1);
+            logical_cpus()
+        })
+        .join()
+        .unwrap();
+        assert_eq!(pinned, Some(from_proc));
     }
 }

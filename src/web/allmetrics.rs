@@ -1,9 +1,10 @@
 //! `/api/v1/allmetrics` (B.5): shell variables, JSON, and Prometheus text exposition
 //! (average/sum over the scrape window, or as collected).
 //!
-//! [`prometheus`] takes any number of hosts so that `prometheus_all_hosts` can be served
-//! by a caller that gathers every shard's hosts; [`handle`] renders only the addressed
-//! host for both prometheus formats (with `instance=` labels for the all-hosts one).
+//! [`prometheus`] takes any number of hosts. `prometheus_all_hosts` covers every host of
+//! the agent: each shard renders its own hosts with [`prometheus_all_hosts_part`] and the
+//! shard answering the request joins the parts in host-list order with
+//! [`prometheus_all_hosts`]; [`handle`] alone renders only the addressed host.
 //! The scrape window is stateless: `now − 10 s … now` (the first-scrape window of
 //! Netdata); a caller that remembers the previous scrape per `server` can pass its own.
 
@@ -15,7 +16,7 @@ use super::charts::viewable;
 use super::json::push_str;
 use super::number::fixed7;
 use super::url::Query;
-use super::{content_type, host_version, ApiContext, Response};
+use super::{content_type, host_version, ApiContext, ApiRequest, HostSummary, Response};
 use crate::hosts::{Algorithm, Chart, Dimension, Host, MemoryMode};
 
 /// Exporter `update every`: the first-scrape window length.
@@ -45,6 +46,42 @@ pub fn handle(host: &Host, ctx: &ApiContext, q: &Query, client_ip: &str) -> Resp
         }
         _ => Response::text(400, FORMAT_HELP),
     }
+}
+
+/// One shard's share of `format=prometheus_all_hosts`: the exposition of each of `hosts`
+/// (with `instance=` labels), keyed by machine GUID so the shard answering the request can
+/// put every host in the agent's list order ([`prometheus_all_hosts`]).
+pub fn prometheus_all_hosts_part<'a>(
+    hosts: impl IntoIterator<Item = &'a Host>,
+    ctx: &ApiContext,
+    req: &ApiRequest,
+) -> Vec<(String, String)> {
+    let (_, query) = super::url::split_path_query(&req.url);
+    let q = Query::parse(query);
+    let opts = PromOptions::from_query(&q, &req.client_ip);
+    hosts
+        .into_iter()
+        .map(|h| {
+            let body = prometheus(
+                std::iter::once((h, host_version(h, ctx))),
+                &opts,
+                ctx.now - PROMETHEUS_UPDATE_EVERY,
+                ctx.now,
+                ctx.now * 1000,
+                true,
+            );
+            (h.info.machine_guid.clone(), body)
+        })
+        .collect()
+}
+
+/// Joins the shards' parts in the agent's host order (`order`: localhost first, then the
+/// children as `/api/v1/info` lists them); hosts missing from `order` go last.
+pub fn prometheus_all_hosts(order: &[HostSummary], mut parts: Vec<(String, String)>) -> Response {
+    let rank = |guid: &str| order.iter().position(|h| h.guid == guid).unwrap_or(usize::MAX);
+    parts.sort_by_cached_key(|(guid, _)| rank(guid));
+    let body: String = parts.into_iter().map(|(_, text)| text).collect();
+    Response::new(200, content_type::PROMETHEUS, body)
 }
 
 /// Upper-cased, non-alphanumerics as `_` (shell variable names).

@@ -23,7 +23,7 @@ mod testutil;
 use crate::hosts::Host;
 
 pub use http::parse_request;
-pub use route::{find_host, handle, host_not_found, target_of};
+pub use route::{find_host, handle, host_not_found, is_prometheus_all_hosts, target_of};
 
 /// Content types used by the API (B.0).
 pub mod content_type {

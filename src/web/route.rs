@@ -82,6 +82,20 @@ pub fn find_host<'a>(hosts: &'a [HostSummary], name: &str) -> Option<&'a HostSum
     hosts.iter().find(|h| h.guid == lower)
 }
 
+/// Whether `req` asks for `/api/v1/allmetrics?format=prometheus_all_hosts` (under any
+/// `/host/<HOST>/` prefix): that answer covers every host of the agent, on every shard.
+pub fn is_prometheus_all_hosts(req: &ApiRequest) -> bool {
+    if req.method != "GET" {
+        return false;
+    }
+    let Ok(s) = split(req) else { return false };
+    if s.host.is_some() && s.redirect {
+        return false;
+    }
+    s.rest.iter().map(String::as_str).eq(["api", "v1", "allmetrics"])
+        && Query::parse(s.query).get("format") == Some("prometheus_all_hosts")
+}
+
 /// 404 for an unknown `/host/<HOST>`.
 pub fn host_not_found(name: &str) -> Response {
     Response::html(404, &format!("This netdata does not maintain a database for host: {}", html_escape(name)))

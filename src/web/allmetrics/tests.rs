@@ -163,3 +163,32 @@ fn units_and_names() {
     assert_eq!(prom_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     assert_eq!(shell_name("net.eth0-x"), "NET_ETH0_X");
 }
+
+#[test]
+fn all_hosts_parts_are_joined_in_host_list_order() {
+    let hs = summaries();
+    let ctx = ctx_hosts(&hs);
+    let mut a = host_with_charts();
+    a.info.machine_guid = hs[2].guid.clone();
+    a.info.hostname = "child-a".into();
+    let mut b = host_with_charts();
+    b.info.machine_guid = hs[1].guid.clone();
+    b.info.hostname = "child-b".into();
+    let req = ApiRequest::get("/host/child-a/api/v1/allmetrics?format=prometheus_all_hosts&timestamps=no");
+    assert!(crate::web::is_prometheus_all_hosts(&req));
+    assert!(!crate::web::is_prometheus_all_hosts(&ApiRequest::get("/api/v1/allmetrics?format=prometheus")));
+    assert!(!crate::web::is_prometheus_all_hosts(&ApiRequest::get("/api/v1/data?format=prometheus_all_hosts")));
+    // Two shards' parts arrive in any order; the answer follows the host list
+    // (child-b before child-a here) and every series names its instance.
+    let mut parts = prometheus_all_hosts_part([&a], &ctx, &req);
+    parts.extend(prometheus_all_hosts_part([&b], &ctx, &req));
+    let r = prometheus_all_hosts(&hs, parts);
+    assert_eq!((r.status, r.content_type), (200, content_type::PROMETHEUS));
+    let body = r.body_str().into_owned();
+    let (ib, ia) = (body.find("instance=\"child-b\"").unwrap(), body.find("instance=\"child-a\"").unwrap());
+    assert!(ib < ia, "{body}");
+    for line in body.lines().filter(|l| l.starts_with("netdata_system_cpu")) {
+        assert!(line.contains("instance=\"child-"), "{line}");
+    }
+    assert_eq!(body.matches("netdata_info{").count(), 2);
+}
