@@ -1,5 +1,5 @@
 //! The `strata` daemon: parse the command line, load the configuration, start the shards.
-//! Runs in the foreground.
+//! Runs in the foreground until `SIGTERM` or `SIGINT`, then stops cleanly and exits 0.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -64,6 +64,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         config.global.memory_mode.name()
     );
     strata::shard::run(config, guid, cores, listeners)?;
+    strata::info!("EXIT: every shard stopped - strata is exiting");
     Ok(())
 }
 

@@ -3,13 +3,11 @@
 //! accepted, every chart and every visible dimension of the capture is served by the API
 //! under `/host/<machine guid>/`, and `/api/v1/data` returns the streamed values.
 //!
-//! The first collection cycles are paced at one second (the parent owns the clock, so an
-//! instant replay would land in a single slot); the rest is sent at once.
+//! The first collection cycles are paced at one second (`common::replay_paced`).
 
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::time::Duration;
 
 use common::*;
@@ -96,28 +94,6 @@ fn expectations(request: &[u8], stream: &[u8]) -> Expect {
     e
 }
 
-/// Sends the stream, pacing the first cycles (delimited by `BEGIN "system.cpu"`) at 1 s.
-fn replay(mut sock: std::net::TcpStream, stream: &[u8]) -> std::net::TcpStream {
-    let marker = b"BEGIN \"system.cpu\"";
-    let mut cycles = 0;
-    let mut start = 0;
-    let mut pos = 0;
-    while pos < stream.len() && cycles < PACED_CYCLES {
-        let line_end = stream[pos..].iter().position(|b| *b == b'\n').map(|i| pos + i + 1).unwrap_or(stream.len());
-        if stream[pos..line_end].starts_with(marker) {
-            if cycles > 0 {
-                sock.write_all(&stream[start..pos]).expect("send");
-                start = pos;
-                std::thread::sleep(Duration::from_secs(1));
-            }
-            cycles += 1;
-        }
-        pos = line_end;
-    }
-    sock.write_all(&stream[start..]).expect("send");
-    sock
-}
-
 #[test]
 fn every_fixture_replays_into_a_running_parent() {
     let dir = shared_dir().join("fixtures");
@@ -144,7 +120,7 @@ fn every_fixture_replays_into_a_running_parent() {
             let t = std::thread::spawn(move || {
                 let (sock, reply) = handshake(addr, &request);
                 assert_eq!(reply, b"Hit me baby, push them over with the version=4", "{tname}");
-                replay(sock, &stream)
+                replay_paced(sock, &stream, PACED_CYCLES)
             });
             (name.clone(), e, t)
         })

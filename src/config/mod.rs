@@ -305,7 +305,7 @@ mod tests {
             &[],
         ));
         assert_eq!(c.global.hostname, "parent-eu-1");
-        assert_eq!((c.global.history, c.global.memory_mode), (7200, MemoryMode::Ram));
+        assert_eq!((c.global.history, c.global.memory_mode), (7200, MemoryMode::Save));
         assert_eq!(c.global.cleanup_orphan_hosts_after_secs, 7200);
         assert_eq!(c.directories.log, Some(PathBuf::from("/var/log/netdata")));
         assert_eq!(c.web.bind_to.len(), 2);
@@ -316,7 +316,11 @@ mod tests {
         let child = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
         assert!(c.stream.is_parent() && c.stream.api_key_enabled(key));
         let s = c.stream.host_settings(key, child, &c.global, &c.health);
-        assert_eq!((s.history, s.memory_mode, s.health), (300, MemoryMode::Ram, HealthSetting::No));
+        assert_eq!(
+            (s.history, s.memory_mode, s.health),
+            (300, MemoryMode::Ram, HealthSetting::No),
+            "dbengine runs as ram"
+        );
         let s = c.stream.host_settings(key, key, &c.global, &c.health);
         assert_eq!((s.history, s.health, s.postpone_alarms_secs), (7200, HealthSetting::Auto, 60));
         let n = "/etc/netdata/netdata.conf";
@@ -331,7 +335,6 @@ mod tests {
                 format!("{n}: section [plugins] is not used by strata (1 key ignored)"),
                 format!("{n}: section [plugin:proc:/proc/net/dev] is not used by strata (1 key ignored)"),
                 format!("{n}: [health] in memory max health log entries is not used by strata"),
-                format!("{n}: [global] memory mode: memory mode save is not available in strata yet; using ram"),
                 format!("{st}: section [API_KEY] ignored: its name is not a GUID (API keys and machine GUIDs must be GUIDs; generate one with uuidgen)"),
                 format!("{st}: [{key}] default memory mode: memory mode dbengine is not available in strata yet; using ram"),
                 format!("{st}: [{key}] multiple connections is ignored (as by Netdata since v1.21)"),

@@ -11,6 +11,7 @@ pub mod conn;
 pub mod messages;
 pub mod owner;
 pub mod receiver;
+pub mod shutdown;
 pub mod state;
 
 use std::cell::{Cell, RefCell};
@@ -45,6 +46,8 @@ pub enum RuntimeError {
     NoListener,
     #[error("cannot start shard {shard}: {reason}")]
     Executor { shard: usize, reason: String },
+    #[error("cannot set up the clean exit (signals, control sockets): {0}")]
+    Shutdown(std::io::Error),
 }
 
 pub fn unix_now() -> i64 {
@@ -130,7 +133,8 @@ fn io_memory_per_shard(shards: usize) -> usize {
     }
 }
 
-/// Starts `cores` shards on the given listeners and blocks until they end.
+/// Starts `cores` shards on the given listeners and blocks until `SIGTERM` or `SIGINT`
+/// has stopped them all (see [`shutdown`]).
 pub fn run(
     config: Config,
     local_guid: String,
@@ -142,8 +146,10 @@ pub fn run(
     let io_memory = io_memory_per_shard(cores);
     let config = Arc::new(config);
     let mesh: MeshBuilder<Msg, Full> = MeshBuilder::full(cores, 4096);
+    let mut signals = shutdown::StopSignals::register().map_err(RuntimeError::Shutdown)?;
+    let (mut controls, control_fds) = shutdown::control_sockets(cores).map_err(RuntimeError::Shutdown)?;
     let mut handles = Vec::new();
-    for id in 0..cores {
+    for (id, control) in control_fds.into_iter().enumerate() {
         let fds: Vec<RawFd> = listeners
             .iter()
             // SAFETY: dup of a listening socket we own; each shard owns its copy.
@@ -155,11 +161,14 @@ pub fn run(
         let h = LocalExecutorBuilder::new(placement)
             .name(&format!("SHARD[{id}]"))
             .io_memory(io_memory)
-            .spawn(move || async move { shard_main(id, cores, config, guid, mesh, fds).await })
+            .spawn(move || async move { shard_main(id, cores, config, guid, mesh, fds, control).await })
             .map_err(|e| RuntimeError::Executor { shard: id, reason: e.to_string() })?;
         handles.push(h);
     }
     drop(listeners);
+    let signal = signals.wait();
+    crate::info!("SIGNAL: received {signal}, stopping every shard (receivers closed, files saved) before exiting");
+    controls.send_all(shutdown::Control::Stop);
     for h in handles {
         let _ = h.join();
     }
@@ -173,6 +182,7 @@ async fn shard_main(
     local_guid: String,
     mesh: MeshBuilder<Msg, Full>,
     fds: Vec<RawFd>,
+    control: RawFd,
 ) {
     let (senders, receivers) = if shards > 1 {
         match mesh.join().await {
@@ -197,7 +207,10 @@ async fn shard_main(
         pending: RefCell::new(HashMap::new()),
         next_id: Cell::new(0),
         rate_last_accepted: Cell::new(0),
+        stopping: Cell::new(false),
+        shutdown_hooks: RefCell::new(Vec::new()),
     });
+    shard.on_shutdown(shutdown::storage_hook());
     if let Some(mut r) = receivers {
         for (_, rx) in r.streams() {
             let shard = shard.clone();
@@ -218,6 +231,7 @@ async fn shard_main(
             let acq = reg.get_or_create(info, mode, history, unix_now());
             reg.mark_connected(acq.id, unix_now());
             if let Some(h) = reg.get_mut(acq.id) {
+                h.files_dir = mode.has_files().then(|| config.directories.cache.join(&h.info.machine_guid));
                 h.is_localhost = true;
                 h.created_seq = unix_now_us() as u64;
             }
@@ -225,11 +239,12 @@ async fn shard_main(
         let summary = summary_of(&shard, &local_guid);
         shard.publish(&local_guid, summary).await;
     }
+    let mut accepts = Vec::new();
     for fd in fds {
         // SAFETY: `fd` is a dup of a bound, listening, non-blocking socket owned by us.
         let listener = unsafe { TcpListener::from_raw_fd(fd) };
         let shard = shard.clone();
-        glommio::spawn_local(async move {
+        let accept = glommio::spawn_local(async move {
             loop {
                 match listener.accept().await {
                     Ok(stream) => {
@@ -243,8 +258,12 @@ async fn shard_main(
             }
         })
         .detach();
+        accepts.push(accept);
     }
-    futures_lite::future::pending::<()>().await;
+    // SAFETY: `control` is this shard's end of its control socket pair, handed to it.
+    unsafe { shutdown::wait_for_stop(control) }.await;
+    shutdown::stop_shard(&shard, accepts).await;
+    crate::info!("shard {id}: stopped");
 }
 
 async fn handle_message(shard: &Rc<Shard>, msg: Msg) {
@@ -252,6 +271,9 @@ async fn handle_message(shard: &Rc<Shard>, msg: Msg) {
         Msg::Stream { fd, peer, request, admitted, early } => {
             // SAFETY: the message owns this dup'ed, connected socket fd.
             let stream = unsafe { TcpStream::from_raw_fd(fd) };
+            if shard.stopping.get() {
+                return; // dropping the stream closes it
+            }
             glommio::spawn_local(receiver::run(shard.clone(), stream, peer, *request, admitted, early)).detach();
         }
         Msg::Api { id, from, request, machine_guid } => {

@@ -68,6 +68,9 @@ pub async fn run(
     let guid = adm.machine_guid.clone();
     let hostname = adm.hostname.clone();
     let now = unix_now();
+    if shard.stopping.get() {
+        return; // the shard is stopping: dropping the stream closes it
+    }
 
     // S12: one live receiver per host; a silent one (> 30 s) is replaced.
     let existing = shard.receivers.borrow().get(&guid).cloned();
@@ -120,6 +123,9 @@ pub async fn run(
             if acq.created {
                 // Creation time orders hosts across shards (API host lists).
                 h.created_seq = unix_now_us() as u64;
+                if settings.memory_mode.has_files() {
+                    h.files_dir = Some(cfg.directories.cache.join(&h.info.machine_guid));
+                }
             }
         }
         reg.mark_connected(acq.id, now);
@@ -216,11 +222,13 @@ pub async fn run(
             shard.publish(&guid, summary).await;
         }
         match stream.read(lines.spare_mut()).await {
+            Ok(0) if shard.stopping.get() => break "strata is shutting down".into(),
             Ok(0) => break "connection closed by the child".into(),
             Ok(n) => {
                 lines.advance(n);
                 last_rx.set(unix_now());
             }
+            Err(_) if shard.stopping.get() => break "strata is shutting down".into(),
             Err(e) => break format!("socket error: {e}"),
         }
     };

@@ -16,6 +16,7 @@ use crate::web::{HostSummary, Response};
 
 use super::messages::Msg;
 use super::owner::owner_of;
+use super::shutdown::Hook;
 
 /// A reply that a task of this shard is waiting for.
 #[derive(Debug)]
@@ -77,6 +78,10 @@ pub struct Shard {
     pub next_id: Cell<u64>,
     /// Shard 0 only: unix seconds of the last accepted stream (S11).
     pub rate_last_accepted: Cell<i64>,
+    /// The shard is stopping (`shutdown`): no new receivers, no cross-shard error noise.
+    pub stopping: Cell<bool>,
+    /// Run in order when the shard stops (`shutdown::stop_shard`).
+    pub shutdown_hooks: RefCell<Vec<Hook>>,
 }
 
 impl Shard {
@@ -93,7 +98,7 @@ impl Shard {
     /// Sends `msg` to shard `to` (never to itself).
     pub async fn send(&self, to: usize, msg: Msg) {
         if let Some(s) = &self.senders {
-            if s.send_to(to, msg).await.is_err() {
+            if s.send_to(to, msg).await.is_err() && !self.stopping.get() {
                 crate::error!("cannot send a message to shard {to}");
             }
         }
