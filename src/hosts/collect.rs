@@ -203,7 +203,7 @@ fn reset_parts(c: &mut ChartClock, dims: &mut [Dimension]) {
 fn ring_span_ut(store: &ChartStore, ue_ut: i64) -> Option<i64> {
     match store {
         ChartStore::Ram(r) => Some((r.entries() as i64).saturating_mul(ue_ut)),
-        ChartStore::None => None,
+        ChartStore::None | ChartStore::DbEngine(_) => None,
     }
 }
 

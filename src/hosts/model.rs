@@ -107,7 +107,7 @@ impl Chart {
             return i;
         }
         let name = String::from_utf8_lossy(id).into_owned();
-        self.store.add_column();
+        self.store.add_column(&name);
         self.dims.push(Dimension {
             id: name.clone(),
             name,

@@ -33,7 +33,7 @@ pub fn chart_rows(id: &str, dims: &[(&str, &str)], ue: u32, rows: &[Vec<Option<f
     let mut ds = Vec::new();
     let mut dim_index = crate::hosts::IdMap::default();
     for (i, (did, name)) in dims.iter().enumerate() {
-        store.add_column();
+        store.add_column(did);
         let mut d = dim(did, name);
         d.last_collected = 100 * (i as i64 + 1);
         d.last_collected_ut = (T0 + rows.len().max(1) as i64 * i64::from(ue) - i64::from(ue)) * 1_000_000 + 250_000;
