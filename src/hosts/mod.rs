@@ -15,7 +15,7 @@ pub mod registry;
 
 use std::collections::HashMap;
 
-use strata_storage::ChartStore;
+use strata_storage::{ChartStore, Engine};
 
 pub use apply::{ReceiverSession, SessionError, SessionWarning};
 pub use registry::{Acquired, HostId, HostRegistry, RegistryStats};
@@ -30,6 +30,8 @@ pub enum MemoryMode {
     None,
     /// A ring of `history` slots per dimension, in memory.
     Ram,
+    /// Blocks of slots in the shard's dbengine (page cache, then datafiles).
+    DbEngine,
 }
 
 impl MemoryMode {
@@ -37,6 +39,7 @@ impl MemoryMode {
         match self {
             MemoryMode::None => "none",
             MemoryMode::Ram => "ram",
+            MemoryMode::DbEngine => "dbengine",
         }
     }
 }
@@ -132,6 +135,8 @@ pub struct Host {
     pub memory_mode: MemoryMode,
     /// Slots per dimension for `ram`.
     pub history: u32,
+    /// The shard's engine, for `dbengine` hosts.
+    pub engine: Option<Engine>,
     pub labels: Vec<Label>,
     pub claim_id: Option<String>,
     pub variables: Vec<Variable>,

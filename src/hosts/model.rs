@@ -18,6 +18,7 @@ impl Host {
             info,
             memory_mode,
             history,
+            engine: None,
             labels: Vec::new(),
             claim_id: None,
             variables: Vec::new(),
