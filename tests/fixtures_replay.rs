@@ -1,7 +1,9 @@
 //! Every `.request`/`.stream` capture of a real Netdata 1.37.1 child in `shared/fixtures`
 //! replayed through a real socket into a running 2-shard parent: the handshake is
 //! accepted, every chart and every visible dimension of the capture is served by the API
-//! under `/host/<machine guid>/`, and `/api/v1/data` returns the streamed values.
+//! under `/host/<machine guid>/`, and `/api/v1/data` returns the streamed values. Run
+//! twice: with the default `dbengine` (small blocks, so reads cross many sealed blocks and
+//! the open one) and with `ram`.
 //!
 //! The first collection cycles are paced at one second (the parent owns the clock, so an
 //! instant replay would land in a single slot); the rest is sent at once.
@@ -119,7 +121,32 @@ fn replay(mut sock: std::net::TcpStream, stream: &[u8]) -> std::net::TcpStream {
 }
 
 #[test]
-fn every_fixture_replays_into_a_running_parent() {
+fn every_fixture_replays_into_a_dbengine_parent() {
+    let p = replay_all("[db]\n    dbengine block slots = 4\n", &default_stream_conf());
+    // The values came back through sealed blocks: the engines sealed and indexed them.
+    let st = p.get_json("/api/v1/dbengine");
+    let total = &st["total"];
+    assert_eq!(st["shards"].as_array().map(Vec::len), Some(2), "{st}");
+    assert!(total["sealed"]["blocks"].as_u64().unwrap_or(0) > 100, "{st}");
+    assert!(total["sealed"]["values"].as_u64().unwrap_or(0) > 1_000, "{st}");
+    assert!(total["page_cache"]["dirty_bytes"].as_u64().unwrap_or(0) > 0, "{st}");
+    assert_eq!(total["index"]["blocks"], total["sealed"]["blocks"], "nothing dropped: {st}");
+    assert_eq!(total["dropped"]["blocks"], 0, "{st}");
+    assert!(total["page_cache"]["hits"].as_u64().unwrap_or(0) > 0, "queries read sealed blocks: {st}");
+    let charts = p.get_json("/host/localhost/api/v1/charts");
+    assert_eq!(charts["memory_mode"], "dbengine");
+}
+
+#[test]
+fn every_fixture_replays_into_a_ram_parent() {
+    let p = replay_all("", &stream_conf_with_mode("ram"));
+    let st = p.get_json("/api/v1/dbengine");
+    assert_eq!(st["total"]["sealed"]["blocks"], 0, "ram children never touch the engine: {st}");
+}
+
+/// Replays every fixture into a fresh parent and checks what the API serves; returns the
+/// parent, still running.
+fn replay_all(netdata_conf: &str, stream_conf: &str) -> Parent {
     let dir = shared_dir().join("fixtures");
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .expect("shared/fixtures")
@@ -129,7 +156,7 @@ fn every_fixture_replays_into_a_running_parent() {
     names.sort();
     assert_eq!(names.len(), 8, "fixture pairs: {names:?}");
 
-    let p = Parent::start(config_dir("", &default_stream_conf()), 2);
+    let p = Parent::start(config_dir(netdata_conf, stream_conf), 2);
     let addr = p.addr;
     let runs: Vec<_> = names
         .iter()
@@ -230,4 +257,5 @@ fn every_fixture_replays_into_a_running_parent() {
     assert!(checked > 100, "only {checked} stored values were compared");
     assert!(exact * 10 >= checked * 8, "only {exact} of {checked} stored values equal a streamed value");
     drop(socks);
+    p
 }

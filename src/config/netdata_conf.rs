@@ -43,6 +43,8 @@ pub struct Global {
     /// `[global] dbengine multihost disk space` / `[db] dbengine multihost disk space MB`:
     /// MiB for all shards together, at least 64.
     pub dbengine_disk_mib: u64,
+    /// `[db] dbengine block slots` (strata only): slots per dbengine block, 4..=65536.
+    pub dbengine_block_slots: u32,
 }
 
 pub const DEFAULT_HISTORY: u32 = 3996;
@@ -66,6 +68,7 @@ impl Default for Global {
             gap_when_lost_iterations_above: 1,
             page_cache_mib: DEFAULT_PAGE_CACHE_MIB,
             dbengine_disk_mib: DEFAULT_DBENGINE_DISK_MIB,
+            dbengine_block_slots: strata_storage::dbengine::engine::DEFAULT_BLOCK_SLOTS,
         }
     }
 }
@@ -226,6 +229,7 @@ const READ: &[(&str, &[&str], Unused)] = &[
             "gap when lost iterations above",
             "dbengine page cache size MB",
             "dbengine multihost disk space MB",
+            "dbengine block slots",
         ],
         Unused::PerSection,
     ),
@@ -335,6 +339,9 @@ pub fn read(mut doc: Document, w: &mut Warnings) -> Result<NetdataConf, ConfigEr
     }
     if let Some(e) = doc.get("db", "dbengine multihost disk space MB") {
         g.dbengine_disk_mib = reader::number(e, MIN_DBENGINE_DISK_MIB as i64, MIB_MAX, OutOfRange::Clamp, w)? as u64;
+    }
+    if let Some(e) = doc.get("db", "dbengine block slots") {
+        g.dbengine_block_slots = reader::number_u32(e, 4, 65_536, OutOfRange::Clamp, w)?;
     }
 
     let d = &mut c.directories;
@@ -455,7 +462,7 @@ mod tests {
         assert_eq!(g.history, 3996);
         assert_eq!(g.update_every, 1);
         assert_eq!(g.memory_mode, MemoryMode::DbEngine);
-        assert_eq!((g.page_cache_mib, g.dbengine_disk_mib), (32, 256));
+        assert_eq!((g.page_cache_mib, g.dbengine_disk_mib, g.dbengine_block_slots), (32, 256, 1024));
         assert_eq!(g.cleanup_orphan_hosts_after_secs, 3600);
         assert!(g.delete_orphan_hosts_files);
         assert_eq!(g.cleanup_obsolete_charts_after_secs, 3600);
@@ -650,6 +657,8 @@ mod tests {
         assert_eq!(w.len(), 2, "{w:?}");
         let (c, w) = conf("[global]\npage cache size = 100\n[db]\ndbengine page cache size MB = 50\n");
         assert_eq!(c.global.page_cache_mib, 50, "the [db] name wins");
+        let (c, _) = conf("[db]\ndbengine block slots = 16\n");
+        assert_eq!(c.global.dbengine_block_slots, 16);
         assert_eq!(
             w,
             [format!("{FILE}: [global] page cache size: ignored, {FILE}: [db] dbengine page cache size MB is set")]

@@ -218,6 +218,20 @@ mod tests {
     }
 
     #[test]
+    fn dbengine_hosts_get_the_shard_engine() {
+        use strata_storage::dbengine::EngineConfig;
+        let mut plain = HostRegistry::new();
+        let a = plain.get_or_create(info(G1, "child1"), MemoryMode::DbEngine, 100, 1).id;
+        let h = plain.get(a).unwrap();
+        assert_eq!((h.memory_mode, h.engine.is_some()), (MemoryMode::Ram, false), "no engine: ram");
+        let mut r = HostRegistry::with_engine(Engine::new(EngineConfig::new(1 << 20), None));
+        let a = r.get_or_create(info(G1, "child1"), MemoryMode::DbEngine, 100, 1).id;
+        let b = r.get_or_create(info(G2, "child2"), MemoryMode::Ram, 100, 1).id;
+        assert_eq!((r.get(a).unwrap().memory_mode, r.get(a).unwrap().engine.is_some()), (MemoryMode::DbEngine, true));
+        assert!(r.get(b).unwrap().engine.is_none());
+    }
+
+    #[test]
     fn connect_disconnect_remove_and_stats() {
         let mut r = HostRegistry::new();
         let a = r.get_or_create(info(G1, "child1"), MemoryMode::Ram, 100, 1).id;

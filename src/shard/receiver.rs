@@ -2,7 +2,8 @@
 //! S12 (already connected, the 30-second rule), S13 (our own GUID), host find-or-create,
 //! the prompt, then the ingest loop — read into the connection's line buffer, tokenize
 //! each complete line in place, apply it to the host — until the child goes away or a
-//! FATAL protocol error ends the session (logged with the offending line).
+//! FATAL protocol error ends the session (logged with the offending line). Before each
+//! socket read the receiver waits while the shard's dbengine is over its dirty limit.
 
 use std::cell::Cell;
 use std::net::SocketAddr;
@@ -215,6 +216,9 @@ pub async fn run(
             let summary = summary_of(&shard, &guid);
             shard.publish(&guid, summary).await;
         }
+        // Back-pressure: while the engine's dirty blocks exceed the page cache, stop
+        // reading (TCP flow control slows the child down) instead of dropping data.
+        super::dbengine::wait_for_room(&shard.engine).await;
         match stream.read(lines.spare_mut()).await {
             Ok(0) => break "connection closed by the child".into(),
             Ok(n) => {

@@ -10,6 +10,7 @@ mod alarms;
 pub mod allmetrics;
 mod charts;
 pub mod data;
+pub mod dbengine;
 mod http;
 mod info;
 mod json;
@@ -23,7 +24,7 @@ mod testutil;
 use crate::hosts::Host;
 
 pub use http::parse_request;
-pub use route::{find_host, handle, host_not_found, target_of};
+pub use route::{find_host, handle, host_not_found, is_dbengine_stats, load_spans, target_of};
 
 /// Content types used by the API (B.0).
 pub mod content_type {
