@@ -135,6 +135,16 @@ fn every_fixture_replays_into_a_dbengine_parent() {
     assert!(total["page_cache"]["hits"].as_u64().unwrap_or(0) > 0, "queries read sealed blocks: {st}");
     let charts = p.get_json("/host/localhost/api/v1/charts");
     assert_eq!(charts["memory_mode"], "dbengine");
+    let info = p.get_json("/api/v1/info");
+    assert_eq!(info["dbengine"]["page_cache_size_bytes"], 32 * 1024 * 1024, "{info}");
+    assert_eq!(info["dbengine"]["values_sealed"], total["sealed"]["values"], "{info}");
+    eprintln!(
+        "dbengine after the replay: {} blocks sealed, {} values, {} encoded bytes per value, {} bytes in open blocks",
+        total["sealed"]["blocks"],
+        total["sealed"]["values"],
+        total["sealed"]["bytes_per_sample"],
+        total["open_blocks_bytes"]
+    );
 }
 
 #[test]

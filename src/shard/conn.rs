@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
+use strata_storage::dbengine::EngineStats;
 
 use crate::pattern::SimplePattern;
 use crate::stream::request::{self, Sniff};
@@ -271,15 +272,21 @@ pub async fn serve_local(shard: &Shard, req: &ApiRequest, guid: &str) -> Respons
         registry.by_guid(guid).map(|host| web::load_spans(req, host)).unwrap_or_default()
     };
     let _pinned = if spans.is_empty() { None } else { Some(shard.engine.load(&spans).await) };
-    serve_now(shard, req, guid)
+    let dbengine = if web::api_command(req).as_deref() == Some("info") {
+        let all = super::dbengine::gather(shard).await;
+        Some(EngineStats::sum(all.iter().map(|(_, _, s)| s)))
+    } else {
+        None
+    };
+    serve_now(shard, req, guid, dbengine)
 }
 
-fn serve_now(shard: &Shard, req: &ApiRequest, guid: &str) -> Response {
+fn serve_now(shard: &Shard, req: &ApiRequest, guid: &str, dbengine: Option<EngineStats>) -> Response {
     let hosts = shard.directory.borrow().list();
     let registry = shard.registry.borrow();
     match registry.by_guid(guid) {
         Some(host) if host.memory_mode != crate::hosts::MemoryMode::None => {
-            let ctx = ApiContext { hosts: &hosts, now: unix_now(), version: super::VERSION };
+            let ctx = ApiContext { hosts: &hosts, now: unix_now(), version: super::VERSION, dbengine };
             web::handle(req, host, &ctx)
         }
         _ => web::host_not_found(guid),

@@ -8,7 +8,6 @@
 //! oldest dirty blocks are dropped (counted, and logged once per [`REPORT_EVERY`]).
 
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use strata_storage::dbengine::{Engine, EngineConfig, EngineStats};
@@ -118,7 +117,7 @@ pub async fn wait_for_room(engine: &Engine) {
 
 /// Stats of every shard's engine, in shard order (this one's read directly, the others
 /// by message).
-pub async fn gather(shard: &Rc<Shard>) -> Vec<(usize, EngineSettings, EngineStats)> {
+pub async fn gather(shard: &Shard) -> Vec<(usize, EngineSettings, EngineStats)> {
     let mut out = Vec::with_capacity(shard.shards);
     for to in 0..shard.shards {
         let stats = if to == shard.id {

@@ -87,6 +87,15 @@ pub fn host_not_found(name: &str) -> Response {
     Response::html(404, &format!("This netdata does not maintain a database for host: {}", html_escape(name)))
 }
 
+/// The `/api/v1/<command>` a request names (after any `/host/<HOST>/` prefix).
+pub fn api_command(req: &ApiRequest) -> Option<String> {
+    let s = split(req).ok()?;
+    match s.rest.as_slice() {
+        [api, v1, cmd, ..] if api == "api" && v1 == "v1" => Some(cmd.clone()),
+        _ => None,
+    }
+}
+
 /// `/api/v1/dbengine` (any `/host/<HOST>/` prefix too): agent-wide engine counters,
 /// answered by the runtime with [`super::dbengine::render`].
 pub fn is_dbengine_stats(req: &ApiRequest) -> bool {

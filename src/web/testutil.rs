@@ -228,5 +228,5 @@ pub fn summaries() -> Vec<HostSummary> {
 }
 
 pub fn ctx_hosts(hosts: &[HostSummary]) -> ApiContext<'_> {
-    ApiContext { hosts, now: T0 + 20, version: "v1.29.3-strata" }
+    ApiContext { hosts, now: T0 + 20, version: "v1.29.3-strata", dbengine: None }
 }
