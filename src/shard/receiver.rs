@@ -15,7 +15,7 @@ use glommio::net::TcpStream;
 use std::os::fd::AsRawFd;
 
 use crate::hosts::apply::ReceiverSession;
-use crate::hosts::HostInfo;
+use crate::hosts::{HostInfo, MemoryMode};
 use crate::stream::command::parse_line;
 use crate::stream::lines::LineBuffer;
 use crate::stream::request::StreamRequest;
@@ -114,7 +114,7 @@ pub async fn run(
     );
     let info = host_info(&req, &adm, settings.update_every.unwrap_or(cfg.global.update_every));
     let update_every = info.update_every;
-    let (host_id, created, renamed_from) = {
+    let (host_id, created, renamed_from, uses_engine) = {
         let mut reg = shard.registry.borrow_mut();
         let acq = reg.get_or_create(info, settings.memory_mode, settings.history, now);
         if let Some(h) = reg.get_mut(acq.id) {
@@ -124,7 +124,8 @@ pub async fn run(
             }
         }
         reg.mark_connected(acq.id, now);
-        (acq.id, acq.created, acq.renamed_from)
+        let uses_engine = reg.get(acq.id).is_some_and(|h| h.memory_mode == MemoryMode::DbEngine);
+        (acq.id, acq.created, acq.renamed_from, uses_engine)
     };
     if let Some(old) = renamed_from {
         crate::info!("STREAM {hostname} [receive from [{ip}]:{port}]: host '{old}' renamed to '{hostname}' (possible duplicate machine GUIDs)");
@@ -218,7 +219,9 @@ pub async fn run(
         }
         // Back-pressure: while the engine's dirty blocks exceed the page cache, stop
         // reading (TCP flow control slows the child down) instead of dropping data.
-        super::dbengine::wait_for_room(&shard.engine).await;
+        if uses_engine {
+            super::dbengine::wait_for_room(&shard.engine).await;
+        }
         match stream.read(lines.spare_mut()).await {
             Ok(0) => break "connection closed by the child".into(),
             Ok(n) => {

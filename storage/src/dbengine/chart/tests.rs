@@ -1,3 +1,7 @@
+//! DbChart and its engine together: sealing, range reads across sealed and open blocks,
+//! gaps, dimensions added midway, eviction, flushing, back-pressure, loading from the
+//! files seam, and a property test against the ram store.
+
 use std::rc::Rc;
 
 use futures_lite::future::{block_on, poll_once};
