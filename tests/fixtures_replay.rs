@@ -1,7 +1,9 @@
 //! Every `.request`/`.stream` capture of a real Netdata 1.37.1 child in `shared/fixtures`
 //! replayed through a real socket into a running 2-shard parent: the handshake is
 //! accepted, every chart and every visible dimension of the capture is served by the API
-//! under `/host/<machine guid>/`, and `/api/v1/data` returns the streamed values.
+//! under `/host/<machine guid>/`, and `/api/v1/data` returns the streamed values. Run
+//! twice: with the default `dbengine` (small blocks, so reads cross many sealed blocks and
+//! the open one) and with `ram`.
 //!
 //! The first collection cycles are paced at one second (`common::replay_paced`).
 
@@ -95,7 +97,42 @@ fn expectations(request: &[u8], stream: &[u8]) -> Expect {
 }
 
 #[test]
-fn every_fixture_replays_into_a_running_parent() {
+fn every_fixture_replays_into_a_dbengine_parent() {
+    let p = replay_all("[db]\n    dbengine block slots = 4\n", &default_stream_conf());
+    // The values came back through sealed blocks: the engines sealed and indexed them.
+    let st = p.get_json("/api/v1/dbengine");
+    let total = &st["total"];
+    assert_eq!(st["shards"].as_array().map(Vec::len), Some(2), "{st}");
+    assert!(total["sealed"]["blocks"].as_u64().unwrap_or(0) > 100, "{st}");
+    assert!(total["sealed"]["values"].as_u64().unwrap_or(0) > 1_000, "{st}");
+    assert!(total["page_cache"]["dirty_bytes"].as_u64().unwrap_or(0) > 0, "{st}");
+    assert_eq!(total["index"]["blocks"], total["sealed"]["blocks"], "nothing dropped: {st}");
+    assert_eq!(total["dropped"]["blocks"], 0, "{st}");
+    assert!(total["page_cache"]["hits"].as_u64().unwrap_or(0) > 0, "queries read sealed blocks: {st}");
+    let charts = p.get_json("/host/localhost/api/v1/charts");
+    assert_eq!(charts["memory_mode"], "dbengine");
+    let info = p.get_json("/api/v1/info");
+    assert_eq!(info["dbengine"]["page_cache_size_bytes"], 32 * 1024 * 1024, "{info}");
+    assert_eq!(info["dbengine"]["values_sealed"], total["sealed"]["values"], "{info}");
+    eprintln!(
+        "dbengine after the replay: {} blocks sealed, {} values, {} encoded bytes per value, {} bytes in open blocks",
+        total["sealed"]["blocks"],
+        total["sealed"]["values"],
+        total["sealed"]["bytes_per_sample"],
+        total["open_blocks_bytes"]
+    );
+}
+
+#[test]
+fn every_fixture_replays_into_a_ram_parent() {
+    let p = replay_all("", &stream_conf_with_mode("ram"));
+    let st = p.get_json("/api/v1/dbengine");
+    assert_eq!(st["total"]["sealed"]["blocks"], 0, "ram children never touch the engine: {st}");
+}
+
+/// Replays every fixture into a fresh parent and checks what the API serves; returns the
+/// parent, still running.
+fn replay_all(netdata_conf: &str, stream_conf: &str) -> Parent {
     let dir = shared_dir().join("fixtures");
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .expect("shared/fixtures")
@@ -105,7 +142,7 @@ fn every_fixture_replays_into_a_running_parent() {
     names.sort();
     assert_eq!(names.len(), 8, "fixture pairs: {names:?}");
 
-    let p = Parent::start(config_dir("", &default_stream_conf()), 2);
+    let p = Parent::start(config_dir(netdata_conf, stream_conf), 2);
     let addr = p.addr;
     let runs: Vec<_> = names
         .iter()
@@ -223,4 +260,5 @@ fn every_fixture_replays_into_a_running_parent() {
         assert!(e.sets.is_empty() || series > 100, "{name}: {series} series of {hostname}");
     }
     drop(socks);
+    p
 }

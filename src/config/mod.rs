@@ -316,13 +316,10 @@ mod tests {
         let child = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
         assert!(c.stream.is_parent() && c.stream.api_key_enabled(key));
         let s = c.stream.host_settings(key, child, &c.global, &c.health);
-        assert_eq!(
-            (s.history, s.memory_mode, s.health),
-            (300, MemoryMode::Ram, HealthSetting::No),
-            "dbengine runs as ram"
-        );
+        assert_eq!((s.history, s.memory_mode, s.health), (300, MemoryMode::DbEngine, HealthSetting::No));
         let s = c.stream.host_settings(key, key, &c.global, &c.health);
         assert_eq!((s.history, s.health, s.postpone_alarms_secs), (7200, HealthSetting::Auto, 60));
+        assert_eq!(s.memory_mode, MemoryMode::DbEngine, "the key's default memory mode");
         let n = "/etc/netdata/netdata.conf";
         let st = "/etc/netdata/stream.conf";
         assert_eq!(
@@ -336,7 +333,6 @@ mod tests {
                 format!("{n}: section [plugin:proc:/proc/net/dev] is not used by strata (1 key ignored)"),
                 format!("{n}: [health] in memory max health log entries is not used by strata"),
                 format!("{st}: section [API_KEY] ignored: its name is not a GUID (API keys and machine GUIDs must be GUIDs; generate one with uuidgen)"),
-                format!("{st}: [{key}] default memory mode: memory mode dbengine is not available in strata yet; using ram"),
                 format!("{st}: [{key}] multiple connections is ignored (as by Netdata since v1.21)"),
                 format!("{st}: section [MACHINE_GUID] ignored: its name is not a GUID (API keys and machine GUIDs must be GUIDs; generate one with uuidgen)"),
             ]

@@ -974,6 +974,33 @@ mod tests {
     }
 
     #[test]
+    fn memory_mode_dbengine_stores_blocks_keyed_by_guid_and_chart() {
+        use strata_storage::dbengine::{EngineConfig, SeriesKey};
+        let engine = strata_storage::Engine::new(EngineConfig::new(1 << 20), None);
+        let mut h = host_with(MemoryMode::DbEngine);
+        h.engine = Some(engine.clone());
+        let mut s = sess();
+        ok(&mut s, &mut h, chart(&[b"a.b", b"", b"t", b"u", b"f", b"c", b"line", b"1", b"1"]), T0);
+        ok(&mut s, &mut h, dim(&[b"d"]), T0);
+        for k in 0..4 {
+            let now = T0 + k * 1_000_000;
+            ok(&mut s, &mut h, begin(b"a.b", 1_000_000), now);
+            ok(&mut s, &mut h, set(b"d", Some(10 * k)), now);
+            ok(&mut s, &mut h, Command::End, now);
+        }
+        let c = &h.charts[0];
+        assert!(matches!(c.store, ChartStore::DbEngine(_)));
+        assert_eq!((c.store.first_time(), c.store.last_time()), (Some(1001), Some(1003)));
+        let mut out = Vec::new();
+        c.store.read(0, 1000, 1004, &mut out);
+        let values: Vec<Option<f64>> =
+            out.iter().map(|x| if let Sample::Value { value, .. } = x { Some(*value) } else { None }).collect();
+        assert_eq!(values, vec![None, Some(10.0), Some(20.0), Some(30.0), None]);
+        let key = SeriesKey { host_guid: GUID.into(), chart_id: "a.b".into() };
+        assert_eq!(Some(engine.series(key)), c.store.load_span(0, 1).map(|l| l.series), "one series per chart");
+    }
+
+    #[test]
     fn memory_mode_none_gives_no_store() {
         let (mut s, mut h) = (sess(), host_with(MemoryMode::None));
         ok(&mut s, &mut h, chart(&[b"a.b"]), T0);

@@ -18,7 +18,7 @@ pub mod store;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use strata_storage::ChartStore;
+use strata_storage::{ChartStore, Engine};
 
 pub use apply::{ReceiverSession, SessionError, SessionWarning};
 pub use registry::{Acquired, HostId, HostRegistry, RegistryStats};
@@ -37,6 +37,8 @@ pub enum MemoryMode {
     Save,
     /// The `ram` ring inside shared memory maps of its files (survives a crash).
     Map,
+    /// Blocks of slots in the shard's dbengine (page cache, then datafiles).
+    DbEngine,
 }
 
 impl MemoryMode {
@@ -46,6 +48,7 @@ impl MemoryMode {
             MemoryMode::Ram => "ram",
             MemoryMode::Save => "save",
             MemoryMode::Map => "map",
+            MemoryMode::DbEngine => "dbengine",
         }
     }
 
@@ -149,6 +152,8 @@ pub struct Host {
     /// Where the `save` / `map` files of this host's charts live
     /// (`<cache directory>/<machine guid>`); without it those modes keep charts in memory.
     pub files_dir: Option<PathBuf>,
+    /// The shard's engine, for `dbengine` hosts.
+    pub engine: Option<Engine>,
     pub labels: Vec<Label>,
     pub claim_id: Option<String>,
     pub variables: Vec<Variable>,

@@ -19,6 +19,7 @@ impl Host {
             memory_mode,
             history,
             files_dir: None,
+            engine: None,
             labels: Vec::new(),
             claim_id: None,
             variables: Vec::new(),

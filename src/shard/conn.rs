@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
+use strata_storage::dbengine::EngineStats;
 
 use crate::pattern::SimplePattern;
 use crate::stream::request::{self, Sniff};
@@ -227,6 +228,19 @@ async fn serve_http(shard: Rc<Shard>, mut stream: TcpStream, peer: SocketAddr, i
 
 /// Routes an API request to the shard that owns its host and returns the answer.
 pub async fn route(shard: &Rc<Shard>, req: &ApiRequest) -> Response {
+    if web::is_dbengine_stats(req) {
+        let shards: Vec<web::dbengine::ShardEngine> = super::dbengine::gather(shard)
+            .await
+            .into_iter()
+            .map(|(id, settings, stats)| web::dbengine::ShardEngine {
+                shard: id,
+                dir: settings.dir.display().to_string(),
+                disk_quota_bytes: settings.disk_quota_bytes,
+                stats,
+            })
+            .collect();
+        return web::dbengine::render(&shards);
+    }
     let guid = match web::target_of(req) {
         Target::Done(resp) => return resp,
         Target::Local => shard.local_guid.clone(),
@@ -243,7 +257,7 @@ pub async fn route(shard: &Rc<Shard>, req: &ApiRequest) -> Response {
     }
     let owner = shard.owner(&guid);
     if owner == shard.id {
-        return serve_local(shard, req, &guid);
+        return serve_local(shard, req, &guid).await;
     }
     let from = shard.id;
     let request = Box::new(req.clone());
@@ -275,18 +289,34 @@ async fn prometheus_all_hosts(shard: &Rc<Shard>, req: &ApiRequest) -> Response {
 pub fn prometheus_part(shard: &Shard, req: &ApiRequest) -> Vec<(String, String)> {
     let hosts = shard.directory.borrow().list();
     let registry = shard.registry.borrow();
-    let ctx = ApiContext { hosts: &hosts, now: unix_now(), version: super::VERSION };
+    let ctx = ApiContext { hosts: &hosts, now: unix_now(), version: super::VERSION, dbengine: None };
     let served = registry.iter().map(|(_, h)| h).filter(|h| h.memory_mode != crate::hosts::MemoryMode::None);
     web::allmetrics::prometheus_all_hosts_part(served, &ctx, req)
 }
 
-/// Serves an API request for a host of this shard.
-pub fn serve_local(shard: &Shard, req: &ApiRequest, guid: &str) -> Response {
+/// Serves an API request for a host of this shard: first brings the stored blocks the
+/// request reads into the page cache (and pins them), then answers synchronously.
+pub async fn serve_local(shard: &Shard, req: &ApiRequest, guid: &str) -> Response {
+    let spans = {
+        let registry = shard.registry.borrow();
+        registry.by_guid(guid).map(|host| web::load_spans(req, host)).unwrap_or_default()
+    };
+    let _pinned = if spans.is_empty() { None } else { Some(shard.engine.load(&spans).await) };
+    let dbengine = if web::api_command(req).as_deref() == Some("info") {
+        let all = super::dbengine::gather(shard).await;
+        Some(EngineStats::sum(all.iter().map(|(_, _, s)| s)))
+    } else {
+        None
+    };
+    serve_now(shard, req, guid, dbengine)
+}
+
+fn serve_now(shard: &Shard, req: &ApiRequest, guid: &str, dbengine: Option<EngineStats>) -> Response {
     let hosts = shard.directory.borrow().list();
     let registry = shard.registry.borrow();
     match registry.by_guid(guid) {
         Some(host) if host.memory_mode != crate::hosts::MemoryMode::None => {
-            let ctx = ApiContext { hosts: &hosts, now: unix_now(), version: super::VERSION };
+            let ctx = ApiContext { hosts: &hosts, now: unix_now(), version: super::VERSION, dbengine };
             web::handle(req, host, &ctx)
         }
         _ => web::host_not_found(guid),

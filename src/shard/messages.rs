@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
 
+use strata_storage::dbengine::EngineStats;
+
 use crate::stream::request::StreamRequest;
 use crate::web::{ApiRequest, HostSummary, Response};
 
@@ -55,5 +57,14 @@ pub enum Msg {
     RateReply {
         id: u64,
         wait_secs: Option<u64>,
+    },
+    /// The counters of the receiving shard's dbengine; answer with `EngineStatsReply`.
+    EngineStats {
+        id: u64,
+        from: usize,
+    },
+    EngineStatsReply {
+        id: u64,
+        stats: Box<EngineStats>,
     },
 }

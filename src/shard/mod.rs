@@ -8,6 +8,7 @@
 
 pub mod admission;
 pub mod conn;
+pub mod dbengine;
 pub mod messages;
 pub mod owner;
 pub mod receiver;
@@ -195,12 +196,22 @@ async fn shard_main(
     } else {
         (None, None)
     };
+    let engine_settings = dbengine::settings(&config, id, shards);
+    let engine = dbengine::create(&engine_settings);
+    crate::info!(
+        "DBENGINE shard {id}: page cache {} MiB, disk quota {} MiB, directory {} (no datafiles attached: sealed blocks stay in the page cache)",
+        engine_settings.cache_bytes / (1024 * 1024),
+        engine_settings.disk_quota_bytes / (1024 * 1024),
+        engine_settings.dir.display()
+    );
+    dbengine::spawn_tasks(&engine, id);
     let shard = Rc::new(Shard {
         id,
         shards,
         config: config.clone(),
         local_guid: local_guid.clone(),
-        registry: RefCell::new(HostRegistry::default()),
+        registry: RefCell::new(HostRegistry::with_engine(engine.clone())),
+        engine,
         directory: RefCell::new(Directory::default()),
         receivers: RefCell::new(HashMap::new()),
         senders,
@@ -277,8 +288,13 @@ async fn handle_message(shard: &Rc<Shard>, msg: Msg) {
             glommio::spawn_local(receiver::run(shard.clone(), stream, peer, *request, admitted, early)).detach();
         }
         Msg::Api { id, from, request, machine_guid } => {
-            let response = conn::serve_local(shard, &request, &machine_guid);
-            shard.send(from, Msg::ApiReply { id, response: Box::new(response) }).await;
+            // Serving may wait for disk reads: never hold up the message loop.
+            let shard = shard.clone();
+            glommio::spawn_local(async move {
+                let response = conn::serve_local(&shard, &request, &machine_guid).await;
+                shard.send(from, Msg::ApiReply { id, response: Box::new(response) }).await;
+            })
+            .detach();
         }
         Msg::ApiReply { id, response } => shard.deliver(id, Reply::Api(response)),
         Msg::PrometheusPart { id, from, request } => {
@@ -292,5 +308,10 @@ async fn handle_message(shard: &Rc<Shard>, msg: Msg) {
             shard.send(from, Msg::RateReply { id, wait_secs: wait }).await;
         }
         Msg::RateReply { id, wait_secs } => shard.deliver(id, Reply::Rate(wait_secs)),
+        Msg::EngineStats { id, from } => {
+            let stats = Box::new(shard.engine.stats());
+            shard.send(from, Msg::EngineStatsReply { id, stats }).await;
+        }
+        Msg::EngineStatsReply { id, stats } => shard.deliver(id, Reply::EngineStats(stats)),
     }
 }

@@ -2,7 +2,8 @@
 //! S12 (already connected, the 30-second rule), S13 (our own GUID), host find-or-create,
 //! the prompt, then the ingest loop — read into the connection's line buffer, tokenize
 //! each complete line in place, apply it to the host — until the child goes away or a
-//! FATAL protocol error ends the session (logged with the offending line).
+//! FATAL protocol error ends the session (logged with the offending line). Before each
+//! socket read the receiver waits while the shard's dbengine is over its dirty limit.
 
 use std::cell::Cell;
 use std::net::SocketAddr;
@@ -14,7 +15,7 @@ use glommio::net::TcpStream;
 use std::os::fd::AsRawFd;
 
 use crate::hosts::apply::ReceiverSession;
-use crate::hosts::HostInfo;
+use crate::hosts::{HostInfo, MemoryMode};
 use crate::stream::command::parse_line;
 use crate::stream::lines::LineBuffer;
 use crate::stream::request::StreamRequest;
@@ -116,7 +117,7 @@ pub async fn run(
     );
     let info = host_info(&req, &adm, settings.update_every.unwrap_or(cfg.global.update_every));
     let update_every = info.update_every;
-    let (host_id, created, renamed_from) = {
+    let (host_id, created, renamed_from, uses_engine) = {
         let mut reg = shard.registry.borrow_mut();
         let acq = reg.get_or_create(info, settings.memory_mode, settings.history, now);
         if let Some(h) = reg.get_mut(acq.id) {
@@ -129,7 +130,8 @@ pub async fn run(
             }
         }
         reg.mark_connected(acq.id, now);
-        (acq.id, acq.created, acq.renamed_from)
+        let uses_engine = reg.get(acq.id).is_some_and(|h| h.memory_mode == MemoryMode::DbEngine);
+        (acq.id, acq.created, acq.renamed_from, uses_engine)
     };
     if let Some(old) = renamed_from {
         crate::info!("STREAM {hostname} [receive from [{ip}]:{port}]: host '{old}' renamed to '{hostname}' (possible duplicate machine GUIDs)");
@@ -220,6 +222,11 @@ pub async fn run(
         if claim_changed {
             let summary = summary_of(&shard, &guid);
             shard.publish(&guid, summary).await;
+        }
+        // Back-pressure: while the engine's dirty blocks exceed the page cache, stop
+        // reading (TCP flow control slows the child down) instead of dropping data.
+        if uses_engine {
+            super::dbengine::wait_for_room(&shard.engine).await;
         }
         match stream.read(lines.spare_mut()).await {
             Ok(0) if shard.stopping.get() => break "strata is shutting down".into(),

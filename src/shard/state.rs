@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use glommio::channels::channel_mesh::Senders;
 use glommio::channels::local_channel::{self, LocalSender};
+use strata_storage::dbengine::{Engine, EngineStats};
 
 use crate::config::Config;
 use crate::hosts::HostRegistry;
@@ -24,6 +25,7 @@ pub enum Reply {
     Api(Box<Response>),
     Rate(Option<u64>),
     Parts(Vec<(String, String)>),
+    EngineStats(Box<EngineStats>),
 }
 
 /// A receiver attached to a host of this shard.
@@ -71,6 +73,8 @@ pub struct Shard {
     /// The parent's own machine GUID (lower-case).
     pub local_guid: String,
     pub registry: RefCell<HostRegistry>,
+    /// This shard's dbengine (its hosts in `dbengine` mode store into it).
+    pub engine: Engine,
     pub directory: RefCell<Directory>,
     pub receivers: RefCell<HashMap<String, ReceiverHandle>>,
     pub senders: Option<Senders<Msg>>,

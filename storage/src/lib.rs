@@ -2,12 +2,13 @@
 //!
 //! Owns: the per-chart stores of one shard. Memory modes: `none` (nothing kept), `ram` (a
 //! ring of `history` slots per dimension), `save` (the same ring, written to a file on a
-//! clean exit and loaded on start) and `map` (the same ring inside a shared memory map of
-//! its file); the dbengine comes later behind the same `ChartStore` surface. Invariants:
-//! all columns of a chart advance in lock-step (slot `t` exists for every dimension or
-//! for none); slot times are multiples of the chart's `update_every`; a gap is stored as
-//! a gap, never as a zero; `ram`, `save` and `map` answer every call identically (one
-//! ring logic, [`RamChart`], over different [`Columns`] backends).
+//! clean exit and loaded on start), `map` (the same ring inside a shared memory map of its
+//! file) and `dbengine` (blocks of slots in the shard's engine), all behind the same
+//! `ChartStore` surface. Invariants: all columns of a chart advance in lock-step (slot `t`
+//! exists for every dimension or for none); slot times are multiples of the chart's
+//! `update_every`; a gap is stored as a gap, never as a zero; `ram`, `save` and `map`
+//! answer every call identically (one ring logic, [`RamChart`], over different
+//! [`Columns`] backends).
 
 mod columns;
 pub mod dbengine;
@@ -19,6 +20,7 @@ mod sample;
 pub mod save;
 
 pub use columns::{Columns, Cursor, Heap};
+pub use dbengine::{DbChart, Engine, LoadSpan};
 pub use files::{OpenSpec, StoreError};
 pub use map::{Mapped, MappedChart};
 pub use ram::{AppendError, RamChart};
@@ -36,6 +38,8 @@ pub enum ChartStore {
     Save(SavedChart),
     /// `memory mode = map`.
     Map(MappedChart),
+    /// `memory mode = dbengine`.
+    DbEngine(DbChart),
 }
 
 /// What [`ChartStore::persist`] did.
@@ -49,13 +53,15 @@ pub enum Persisted {
     Flushed,
 }
 
-/// Runs `$e` with `$r` bound to the ring of any ring-backed store, `$none` otherwise.
+/// Runs `$e` with `$r` bound to the ring of any ring-backed store, `$db` with `$d` bound
+/// to a dbengine store, `$none` otherwise.
 macro_rules! ring {
-    ($store:expr, $r:ident => $e:expr, none => $none:expr) => {
+    ($store:expr, $r:ident => $e:expr, $d:ident => $db:expr, none => $none:expr) => {
         match $store {
             ChartStore::None => $none,
             ChartStore::Ram($r) | ChartStore::Save(SavedChart { ring: $r, .. }) => $e,
             ChartStore::Map($r) => $e,
+            ChartStore::DbEngine($d) => $db,
         }
     };
 }
@@ -64,6 +70,11 @@ impl ChartStore {
     /// A ram ring of `entries` slots per dimension, one slot every `update_every` seconds.
     pub fn ram(entries: u32, update_every: u32) -> Self {
         ChartStore::Ram(RamChart::new(entries, update_every))
+    }
+
+    /// The dbengine store of chart `chart_id` of host `host_guid` in `engine`.
+    pub fn dbengine(engine: &Engine, host_guid: &str, chart_id: &str, update_every: u32) -> Self {
+        ChartStore::DbEngine(DbChart::new(engine, host_guid, chart_id, update_every))
     }
 
     /// A `save` store: its file is loaded when valid. Returns the notes to log; when the
@@ -94,6 +105,7 @@ impl ChartStore {
     pub fn add_column(&mut self, id: &[u8]) -> (usize, Option<StoreError>) {
         let failed = match self {
             ChartStore::None => return (0, None),
+            ChartStore::DbEngine(d) => return (d.add_column(&String::from_utf8_lossy(id)), None),
             ChartStore::Ram(r) | ChartStore::Save(SavedChart { ring: r, .. }) => {
                 return match r.add_column(id) {
                     Ok(i) => (i, None),
@@ -116,53 +128,85 @@ impl ChartStore {
 
     /// Appends slot `t` (unix seconds) for every column; see [`RamChart::append`].
     pub fn append(&mut self, t: i64, values: &[Sample]) -> Result<(), AppendError> {
-        ring!(self, r => r.append(t, values), none => Ok(()))
+        ring!(self, r => r.append(t, values), d => d.append(t, values), none => Ok(()))
     }
 
-    /// Changes the slot interval. A ring cannot mix intervals, so its data is dropped.
+    /// Changes the slot interval. A ring cannot mix intervals, so its data is dropped; the
+    /// dbengine seals its open block and keeps everything.
     pub fn set_update_every(&mut self, update_every: u32) {
-        ring!(self, r => r.set_update_every(update_every), none => ())
+        ring!(self, r => r.set_update_every(update_every), d => d.set_update_every(update_every), none => ())
     }
 
     /// Slots per dimension, for ring-backed stores.
     pub fn ring_entries(&self) -> Option<usize> {
-        ring!(self, r => Some(r.entries()), none => None)
+        ring!(self, r => Some(r.entries()), _d => None, none => None)
     }
 
     /// Time of the oldest slot held, if any.
     pub fn first_time(&self) -> Option<i64> {
-        ring!(self, r => r.first_time(), none => None)
+        ring!(self, r => r.first_time(), d => d.first_time(), none => None)
     }
 
     /// Time of the newest slot held, if any.
     pub fn last_time(&self) -> Option<i64> {
-        ring!(self, r => r.last_time(), none => None)
+        ring!(self, r => r.last_time(), d => d.last_time(), none => None)
     }
 
     /// The stored value of column `col` at slot time `t` (a gap outside the range).
     pub fn get(&self, col: usize, t: i64) -> Sample {
-        ring!(self, r => r.get(col, t), none => Sample::Gap)
+        ring!(self, r => r.get(col, t), d => d.get(col, t), none => Sample::Gap)
+    }
+
+    /// Fills `out` with the stored values of column `col` at the slot times `from`,
+    /// `from + ue`, …, `to` (`ue` = the store's `update_every`, `from` on its grid; `out`
+    /// is cleared and gets `(to - from) / ue + 1` samples, none when `to < from`). Slots
+    /// outside the stored range are gaps. For the dbengine, only blocks in memory are read:
+    /// load the span first (see [`ChartStore::load_span`]).
+    pub fn read(&self, col: usize, from: i64, to: i64, out: &mut Vec<Sample>) {
+        if let ChartStore::DbEngine(d) = self {
+            return d.read(col, from, to, out);
+        }
+        out.clear();
+        let ue = i64::from(self.update_every());
+        let mut t = from;
+        while t <= to {
+            out.push(self.get(col, t));
+            t += ue;
+        }
+    }
+
+    /// The slot interval of the store (1 for `none`).
+    pub fn update_every(&self) -> u32 {
+        ring!(self, r => r.update_every(), d => d.update_every(), none => 1)
+    }
+
+    /// What a read of `from..=to` needs loaded from disk first (dbengine only).
+    pub fn load_span(&self, from: i64, to: i64) -> Option<LoadSpan> {
+        match self {
+            ChartStore::DbEngine(d) => Some(d.load_span(from, to)),
+            _ => None,
+        }
     }
 
     /// Newest non-gap value of a column, with its time.
     pub fn last_value(&self, col: usize) -> Option<(i64, f64)> {
-        ring!(self, r => r.last_value(col), none => None)
+        ring!(self, r => r.last_value(col), d => d.last_value(col), none => None)
     }
 
     /// Number of values (not gaps) ever appended.
     pub fn points_stored(&self) -> u64 {
-        ring!(self, r => r.points_stored(), none => 0)
+        ring!(self, r => r.points_stored(), d => d.points_stored(), none => 0)
     }
 
     /// Bytes of memory (or of the map) held for values.
     pub fn memory_bytes(&self) -> usize {
-        ring!(self, r => r.memory_bytes(), none => 0)
+        ring!(self, r => r.memory_bytes(), d => d.memory_bytes(), none => 0)
     }
 
     /// Makes the store durable, on a clean exit: `save` writes its file, `map` flushes.
     pub fn persist(&self) -> Result<Persisted, StoreError> {
         match self {
-            ChartStore::None | ChartStore::Ram(_) => Ok(Persisted::Nothing),
+            ChartStore::None | ChartStore::Ram(_) | ChartStore::DbEngine(_) => Ok(Persisted::Nothing),
             ChartStore::Save(s) => s.save().map(|()| Persisted::Saved),
             ChartStore::Map(m) => m.flush().map(|()| Persisted::Flushed),
         }

@@ -63,8 +63,15 @@ pub fn config_dir(netdata_conf: &str, stream_conf: &str) -> TempDir {
     d
 }
 
+/// An API key that admits every child; children get the parent's default memory mode
+/// (`dbengine` unless the netdata.conf says otherwise).
 pub fn default_stream_conf() -> String {
-    format!("[{KEY}]\n    enabled = yes\n    allow from = *\n    default memory mode = ram\n")
+    format!("[{KEY}]\n    enabled = yes\n    allow from = *\n")
+}
+
+/// [`default_stream_conf`] with the children's memory mode set.
+pub fn stream_conf_with_mode(mode: &str) -> String {
+    format!("{}    default memory mode = {mode}\n", default_stream_conf())
 }
 
 impl Parent {
