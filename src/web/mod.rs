@@ -22,7 +22,7 @@ mod testutil;
 
 use crate::hosts::Host;
 
-pub use http::parse_request;
+pub use http::{parse_request, BAD_REQUEST};
 pub use route::{find_host, handle, host_not_found, is_prometheus_all_hosts, target_of};
 
 /// Content types used by the API (B.0).
