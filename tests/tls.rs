@@ -78,9 +78,13 @@ fn tls_parent(cores: usize, extra_web: &str) -> TlsParent {
 }
 
 fn tls_connect(addr: SocketAddr, cfg: &Arc<ClientConfig>) -> std::io::Result<Tls> {
+    tls_connect_as(addr, cfg, "localhost")
+}
+
+fn tls_connect_as(addr: SocketAddr, cfg: &Arc<ClientConfig>, name: &str) -> std::io::Result<Tls> {
     let tcp = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
     tcp.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let name = ServerName::try_from("localhost").map_err(std::io::Error::other)?;
+    let name = ServerName::try_from(name.to_string()).map_err(std::io::Error::other)?;
     let conn = ClientConnection::new(cfg.clone(), name).map_err(std::io::Error::other)?;
     let mut s = StreamOwned::new(conn, tcp);
     while s.conn.is_handshaking() {
@@ -281,7 +285,7 @@ fn tls_client_facing_a_plain_parent_gets_an_http_400() {
     let dir = TempDir::new("certs");
     let c = certs::self_signed(&dir.0);
     let started = Instant::now();
-    let e = tls_connect(p.addr, &client_trusting(&c.trust)).err().expect("the handshake must fail");
+    let e = tls_connect(p.addr, &client_trusting(&c.trust)).expect_err("the handshake must fail");
     assert!(started.elapsed() < Duration::from_secs(5), "took {:?}: {e}", started.elapsed());
 }
 
@@ -342,4 +346,31 @@ fn unusable_key_or_certificate_stops_the_start() {
     assert!(e.contains("foreign-key.pem") && e.contains("cert.pem") && e.contains("cannot be used"), "{e}");
     let e = start_error(&format!("[web]\n    ssl key = {}\n", c.key.display()));
     assert!(e.contains("ssl certificate") && e.contains("key.pem"), "{e}");
+}
+
+#[test]
+fn client_builder_options_against_the_parent() {
+    let t = tls_parent(1, "");
+    let build = |o: ClientTlsOptions| ClientTls::build(&o).expect("client config").config;
+    // CAfile: trusted, by name and by address.
+    assert!(tls_connect_as(t.force, &t.client, "127.0.0.1").is_ok());
+    // A name the certificate does not carry: refused, unless only the chain is checked
+    // (Netdata 1.37.1's check).
+    let e = tls_connect_as(t.force, &t.client, "other.example").expect_err("wrong name must fail");
+    assert!(e.to_string().contains("not valid for name"), "{e}");
+    let chain_only = build(ClientTlsOptions {
+        ca_file: Some(t.trust.clone()),
+        system_store: false,
+        check_server_name: false,
+        ..Default::default()
+    });
+    assert!(tls_connect_as(t.force, &chain_only, "other.example").is_ok());
+    // The system store alone does not trust a test CA.
+    let system = build(ClientTlsOptions::default());
+    let e = tls_connect(t.force, &system).expect_err("unknown issuer must fail");
+    assert!(e.to_string().to_lowercase().contains("unknown"), "{e}");
+    // Skipping verification accepts it, and the session works.
+    let skip = build(ClientTlsOptions { skip_certificate_verification: true, ..Default::default() });
+    let r = https_get(t.force, &skip, "/api/v1/info");
+    assert_eq!(status_of(r.as_bytes()), 200, "{r}");
 }

@@ -76,7 +76,7 @@ async fn open(shard: &Shard, stream: TcpStream, peer: &SocketAddr, ip: &str, fir
     let Some(config) = &shard.tls else { return Some(Conn::Plain(stream)) };
     let mut byte = [0u8; 1];
     // `peek` does not honour the socket's read timeout.
-    match glommio::timer::timeout(first, async { stream.peek(&mut byte).await.map_err(Into::into) }).await {
+    match glommio::timer::timeout(first, stream.peek(&mut byte)).await {
         Ok(1) => {}
         _ => return None,
     }
