@@ -126,6 +126,10 @@ pub struct Web {
     pub disconnect_idle_clients_after_secs: u64,
     pub ssl_key: Option<PathBuf>,
     pub ssl_certificate: Option<PathBuf>,
+    /// `tls version`, as written (`None` = the default, 1.3); mapped by `crate::tls`.
+    pub tls_version: Option<String>,
+    /// `tls ciphers`, as written (`None` or `none` = the library default).
+    pub tls_ciphers: Option<String>,
 }
 
 pub const DEFAULT_PORT: u16 = 19999;
@@ -144,6 +148,8 @@ impl Default for Web {
             disconnect_idle_clients_after_secs: 60,
             ssl_key: None,
             ssl_certificate: None,
+            tls_version: None,
+            tls_ciphers: None,
         }
     }
 }
@@ -248,6 +254,8 @@ const READ: &[(&str, &[&str], Unused)] = &[
             "disconnect idle clients after seconds",
             "ssl key",
             "ssl certificate",
+            "tls version",
+            "tls ciphers",
         ],
         Unused::PerKey,
     ),
@@ -415,6 +423,13 @@ fn read_web(doc: &Document, web: &mut Web, w: &mut Warnings) -> Result<(), Confi
     if let Some(e) = get("ssl certificate") {
         web.ssl_certificate = reader::path(e);
     }
+    let text = |e: &Entry| Some(e.value.trim().to_string()).filter(|v| !v.is_empty());
+    if let Some(e) = get("tls version") {
+        web.tls_version = text(e);
+    }
+    if let Some(e) = get("tls ciphers") {
+        web.tls_ciphers = text(e);
+    }
     Ok(())
 }
 
@@ -485,6 +500,7 @@ mod tests {
         assert_eq!(web.disconnect_idle_clients_after_secs, 60);
         assert_eq!(web.ssl_key, None);
         assert_eq!(web.ssl_certificate, None);
+        assert_eq!((web.tls_version.as_deref(), web.tls_ciphers.as_deref()), (None, None));
         assert!(c.health.enabled);
         assert_eq!(c, NetdataConf::default());
     }
@@ -501,6 +517,7 @@ mod tests {
              allow connections from = 10.*\nallow dashboard from = !*\nallow streaming from = 192.168.*\n\
              accept a streaming request every seconds = 5\ntimeout for first request = 10\n\
              disconnect idle clients after seconds = 20\nssl key = /k.pem\nssl certificate = /c.pem\n\
+             tls version = 1.2\ntls ciphers = ECDHE-RSA-AES256-GCM-SHA384\n\
              [health]\nenabled = no\n",
         );
         assert!(w.is_empty(), "{w:?}");
@@ -527,6 +544,8 @@ mod tests {
         assert_eq!(web.disconnect_idle_clients_after_secs, 20);
         assert_eq!(web.ssl_key, Some(PathBuf::from("/k.pem")));
         assert_eq!(web.ssl_certificate, Some(PathBuf::from("/c.pem")));
+        assert_eq!(web.tls_version.as_deref(), Some("1.2"));
+        assert_eq!(web.tls_ciphers.as_deref(), Some("ECDHE-RSA-AES256-GCM-SHA384"));
         assert!(!c.health.enabled);
     }
 

@@ -3,8 +3,9 @@
 //! Owns: the listeners and the executors. Invariants: every shard accepts from the same
 //! listening sockets (each holds a `dup` of them); a STREAM connection is served by the
 //! shard that owns its host (`owner::owner_of`), and any other shard hands it over with
-//! the bytes already read; cross-shard traffic is messages only (`messages::Msg`) — no
-//! lock is taken on the ingest path.
+//! the bytes already read (a TLS stream: its decrypted bytes, see `tls_relay`);
+//! cross-shard traffic is messages only (`messages::Msg`) — no lock is taken on the
+//! ingest path. Each listener carries its `bind to` TLS policy (`^SSL=…`).
 
 pub mod admission;
 pub mod conn;
@@ -14,6 +15,8 @@ pub mod owner;
 pub mod receiver;
 pub mod shutdown;
 pub mod state;
+pub mod tls_relay;
+pub mod transport;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -24,16 +27,17 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use glommio::channels::channel_mesh::{Full, MeshBuilder};
-use glommio::net::{TcpListener, TcpStream};
+use glommio::net::{TcpListener, TcpStream, UnixStream};
 use glommio::{LocalExecutorBuilder, Placement};
 use thiserror::Error;
 
-use crate::config::Config;
+use crate::config::{Config, SslMode};
 use crate::hosts::HostRegistry;
 use crate::web::HostSummary;
 
-use messages::Msg;
+use messages::{Msg, Transport};
 use state::{Directory, Reply, Shard};
+use transport::Conn;
 
 /// strata's version string, as shown by `/api/v1/info`.
 pub const VERSION: &str = concat!("v", env!("CARGO_PKG_VERSION"));
@@ -85,16 +89,29 @@ pub fn summary_of(shard: &Shard, guid: &str) -> Option<HostSummary> {
     })
 }
 
-/// Binds every `[web] bind to` address. Port 0 picks a free port (tests).
-pub fn bind_listeners(config: &Config) -> Result<Vec<(StdListener, SocketAddr)>, RuntimeError> {
+/// One bound listening socket and the TLS policy of its `bind to` entry.
+#[derive(Debug)]
+pub struct Listener {
+    pub socket: StdListener,
+    /// The bound address (the real port when the entry asked for port 0).
+    pub addr: SocketAddr,
+    pub ssl: SslMode,
+}
+
+/// Binds every `[web] bind to` address. Port 0 picks a free port (tests); every port-0
+/// entry gets its own socket, other duplicates are bound once (the first entry's policy
+/// wins).
+pub fn bind_listeners(config: &Config) -> Result<Vec<Listener>, RuntimeError> {
     let mut out = Vec::new();
-    let mut addrs: Vec<SocketAddr> = Vec::new();
-    for a in config.web.bind_to.iter().flat_map(|b| b.addrs.iter()) {
-        if !addrs.contains(a) {
-            addrs.push(*a);
+    let mut addrs: Vec<(SocketAddr, SslMode)> = Vec::new();
+    for b in &config.web.bind_to {
+        for a in &b.addrs {
+            if a.port() == 0 || !addrs.iter().any(|(x, _)| x == a) {
+                addrs.push((*a, b.ssl));
+            }
         }
     }
-    for addr in addrs {
+    for (addr, ssl) in addrs {
         let err = |source| RuntimeError::Bind { addr: addr.to_string(), source };
         let domain = if addr.is_ipv6() { socket2::Domain::IPV6 } else { socket2::Domain::IPV4 };
         let sock = socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP)).map_err(err)?;
@@ -105,9 +122,9 @@ pub fn bind_listeners(config: &Config) -> Result<Vec<(StdListener, SocketAddr)>,
         sock.bind(&addr.into()).map_err(err)?;
         sock.listen(4096).map_err(err)?;
         sock.set_nonblocking(true).map_err(err)?;
-        let l: StdListener = sock.into();
-        let local = l.local_addr().map_err(err)?;
-        out.push((l, local));
+        let socket: StdListener = sock.into();
+        let local = socket.local_addr().map_err(err)?;
+        out.push(Listener { socket, addr: local, ssl });
     }
     if out.is_empty() {
         return Err(RuntimeError::NoListener);
@@ -135,12 +152,14 @@ fn io_memory_per_shard(shards: usize) -> usize {
 }
 
 /// Starts `cores` shards on the given listeners and blocks until `SIGTERM` or `SIGINT`
-/// has stopped them all (see [`shutdown`]).
+/// has stopped them all (see [`shutdown`]). `tls` is the server configuration when
+/// `[web] ssl key` / `ssl certificate` are set.
 pub fn run(
     config: Config,
     local_guid: String,
     cores: usize,
-    listeners: Vec<(StdListener, SocketAddr)>,
+    listeners: Vec<Listener>,
+    tls: Option<Arc<rustls::ServerConfig>>,
 ) -> Result<(), RuntimeError> {
     let cores = cores.max(1);
     let online = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
@@ -151,18 +170,24 @@ pub fn run(
     let (mut controls, control_fds) = shutdown::control_sockets(cores).map_err(RuntimeError::Shutdown)?;
     let mut handles = Vec::new();
     for (id, control) in control_fds.into_iter().enumerate() {
-        let fds: Vec<RawFd> = listeners
+        let fds: Vec<(RawFd, SslMode)> = listeners
             .iter()
             // SAFETY: dup of a listening socket we own; each shard owns its copy.
-            .map(|(l, _)| unsafe { libc::dup(l.as_raw_fd()) })
-            .filter(|fd| *fd >= 0)
+            .map(|l| (unsafe { libc::dup(l.socket.as_raw_fd()) }, l.ssl))
+            .filter(|(fd, _)| *fd >= 0)
             .collect();
         let placement = if cores <= online { Placement::Fixed(id) } else { Placement::Unbound };
         let (config, guid, mesh) = (config.clone(), local_guid.clone(), mesh.clone());
+        // Each shard gets its own session cache: no lock shared between executors.
+        let tls = tls.as_ref().map(|t| {
+            let mut own = (**t).clone();
+            own.session_storage = rustls::server::ServerSessionMemoryCache::new(256);
+            Arc::new(own)
+        });
         let h = LocalExecutorBuilder::new(placement)
             .name(&format!("SHARD[{id}]"))
             .io_memory(io_memory)
-            .spawn(move || async move { shard_main(id, cores, config, guid, mesh, fds, control).await })
+            .spawn(move || async move { shard_main(id, cores, config, guid, mesh, fds, control, tls).await })
             .map_err(|e| RuntimeError::Executor { shard: id, reason: e.to_string() })?;
         handles.push(h);
     }
@@ -176,14 +201,16 @@ pub fn run(
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn shard_main(
     id: usize,
     shards: usize,
     config: Arc<Config>,
     local_guid: String,
     mesh: MeshBuilder<Msg, Full>,
-    fds: Vec<RawFd>,
+    fds: Vec<(RawFd, SslMode)>,
     control: RawFd,
+    tls: Option<Arc<rustls::ServerConfig>>,
 ) {
     let (senders, receivers) = if shards > 1 {
         match mesh.join().await {
@@ -220,6 +247,7 @@ async fn shard_main(
         rate_last_accepted: Cell::new(0),
         stopping: Cell::new(false),
         shutdown_hooks: RefCell::new(Vec::new()),
+        tls,
     });
     shard.on_shutdown(shutdown::storage_hook());
     if let Some(mut r) = receivers {
@@ -251,7 +279,7 @@ async fn shard_main(
         shard.publish(&local_guid, summary).await;
     }
     let mut accepts = Vec::new();
-    for fd in fds {
+    for (fd, ssl) in fds {
         // SAFETY: `fd` is a dup of a bound, listening, non-blocking socket owned by us.
         let listener = unsafe { TcpListener::from_raw_fd(fd) };
         let shard = shard.clone();
@@ -259,7 +287,7 @@ async fn shard_main(
             loop {
                 match listener.accept().await {
                     Ok(stream) => {
-                        glommio::spawn_local(conn::serve(shard.clone(), stream)).detach();
+                        glommio::spawn_local(conn::serve(shard.clone(), stream, ssl)).detach();
                     }
                     Err(e) => {
                         crate::error!("accept() failed: {e}");
@@ -279,13 +307,17 @@ async fn shard_main(
 
 async fn handle_message(shard: &Rc<Shard>, msg: Msg) {
     match msg {
-        Msg::Stream { fd, peer, request, admitted, early } => {
-            // SAFETY: the message owns this dup'ed, connected socket fd.
-            let stream = unsafe { TcpStream::from_raw_fd(fd) };
+        Msg::Stream { fd, peer, request, admitted, early, transport } => {
+            let conn = match transport {
+                // SAFETY: the message owns this dup'ed, connected TCP socket fd.
+                Transport::Tcp => Conn::Plain(unsafe { TcpStream::from_raw_fd(fd) }),
+                // SAFETY: the message owns this end of a connected socket pair.
+                Transport::TlsRelay => Conn::Relay { stream: unsafe { UnixStream::from_raw_fd(fd) }, fd },
+            };
             if shard.stopping.get() {
                 return; // dropping the stream closes it
             }
-            glommio::spawn_local(receiver::run(shard.clone(), stream, peer, *request, admitted, early)).detach();
+            glommio::spawn_local(receiver::run(shard.clone(), conn, peer, *request, admitted, early)).detach();
         }
         Msg::Api { id, from, request, machine_guid } => {
             // Serving may wait for disk reads: never hold up the message loop.

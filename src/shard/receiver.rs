@@ -11,8 +11,6 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
-use glommio::net::TcpStream;
-use std::os::fd::AsRawFd;
 
 use crate::hosts::apply::ReceiverSession;
 use crate::hosts::{HostInfo, MemoryMode};
@@ -24,12 +22,13 @@ use crate::stream::version;
 use super::admission::{Admitted, Rejection};
 use super::conn::reject;
 use super::state::{ReceiverHandle, Shard};
+use super::transport::Conn;
 use super::{client_ip, summary_of, unix_now, unix_now_us};
 
 /// A receiver that got no bytes for longer than this is dead and may be replaced.
 const STALE_RECEIVER_SECS: i64 = 30;
 /// Idle stream timeout (REC-5).
-const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Builds the host identity from the handshake.
 fn host_info(req: &StreamRequest, adm: &Admitted, default_update_every: u32) -> HostInfo {
@@ -58,7 +57,7 @@ fn host_info(req: &StreamRequest, adm: &Admitted, default_update_every: u32) -> 
 /// Runs one receiver to its end.
 pub async fn run(
     shard: Rc<Shard>,
-    mut stream: TcpStream,
+    mut stream: Conn,
     peer: SocketAddr,
     req: StreamRequest,
     adm: Admitted,
@@ -175,7 +174,7 @@ pub async fn run(
     shard
         .receivers
         .borrow_mut()
-        .insert(guid.clone(), ReceiverHandle { last_rx: last_rx.clone(), fd: stream.as_raw_fd(), generation });
+        .insert(guid.clone(), ReceiverHandle { last_rx: last_rx.clone(), fd: stream.raw_fd(), generation });
     let summary = summary_of(&shard, &guid);
     shard.publish(&guid, summary).await;
 
@@ -240,6 +239,8 @@ pub async fn run(
         }
     };
 
+    // A TLS child gets a close_notify; a plain one a FIN.
+    let _ = glommio::timer::timeout(Duration::from_secs(5), async { stream.close().await.map_err(Into::into) }).await;
     let now = unix_now();
     crate::error!(
         "STREAM {hostname} [receive from [{ip}]:{port}]: disconnected (completed {} updates): {reason}",

@@ -86,6 +86,9 @@ pub struct Shard {
     pub stopping: Cell<bool>,
     /// Run in order when the shard stops (`shutdown::stop_shard`).
     pub shutdown_hooks: RefCell<Vec<Hook>>,
+    /// The TLS server configuration (`None` = TLS off); this shard's own copy, with its
+    /// own session cache.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Shard {

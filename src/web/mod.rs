@@ -23,7 +23,7 @@ mod testutil;
 
 use crate::hosts::Host;
 
-pub use http::parse_request;
+pub use http::{parse_request, BAD_REQUEST};
 pub use route::{
     api_command, find_host, handle, host_not_found, is_dbengine_stats, is_prometheus_all_hosts, load_spans, target_of,
 };
