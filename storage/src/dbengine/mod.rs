@@ -8,12 +8,13 @@
 //! Layers, each owned by one module:
 //! - [`block`]: the identity and metadata of a block (shared by every layer).
 //! - [`codec`]: pure bytes in / values out: the streaming block encoder and the decoder.
-//! - `files` (datafiles, journals, extents, crc, the I/O trait): how sealed blocks reach disk
-//!   and are found again after a restart.
+//! - [`files`] (datafiles, journals, extents, crc, the I/O trait): how sealed blocks reach
+//!   disk and are found again after a restart.
 //! - the engine (page cache, index, flushing, queries): one instance per shard.
 
 pub mod block;
 pub mod codec;
+pub mod files;
 
 pub use block::{BlockMeta, SeriesKey};
 pub use codec::{BlockEncoder, CodecError};
