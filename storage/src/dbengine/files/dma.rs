@@ -5,13 +5,51 @@
 //! executor's io memory, falling back to the heap when that is used up); files are opened
 //! read+write through `OpenOptions` (`DmaFile::create` would open them write-only); a short
 //! write is an error, never silently accepted.
+//!
+//! iopoll probe: glommio decides once per device and thread whether reads may use its
+//! polled ring, by reading offset 0 of the first file it opens there. If that file is new
+//! (empty), the read succeeds without touching the device, polling is wrongly enabled, and
+//! every later read fails with EOPNOTSUPP on devices without poll queues. So before the
+//! first open on a device, each thread opens a small probe file that holds written data.
 
+use std::cell::RefCell;
+use std::collections::HashSet;
 use std::io;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
 
 use glommio::io::{DmaBuffer, DmaFile, OpenOptions, ReadResult};
 
-use super::io::{check_aligned, Io, WriteBuf};
+use super::io::{check_aligned, Io, WriteBuf, ALIGN};
+
+thread_local! {
+    static PROBED: RefCell<HashSet<u64>> = RefCell::new(HashSet::new());
+}
+
+/// Makes glommio's iopoll probe for the device of `path` run on a file with data.
+async fn ensure_probed(path: &Path) {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let Ok(dev) = std::fs::metadata(dir).map(|m| m.dev()) else { return };
+    if !PROBED.with(|p| p.borrow_mut().insert(dev)) {
+        return;
+    }
+    let probe = dir.join(format!(".strata-iopoll-probe-{}-{:?}", std::process::id(), std::thread::current().id()));
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .open(&probe)
+        .and_then(|f| f.write_all_at(&[0xa5u8; ALIGN], 0).and_then(|()| f.sync_data()));
+    if written.is_ok() {
+        if let Ok(f) = OpenOptions::new().read(true).dma_open(&probe).await {
+            let _ = f.close().await;
+        }
+    }
+    let _ = std::fs::remove_file(&probe);
+}
 
 /// glommio DMA files. Cheap to clone (no state).
 #[derive(Debug, Clone, Copy, Default)]
@@ -33,14 +71,17 @@ impl Io for DmaIo {
     }
 
     async fn create_new(&self, path: &Path) -> io::Result<DmaFile> {
+        ensure_probed(path).await;
         Ok(OpenOptions::new().read(true).write(true).create_new(true).dma_open(path).await?)
     }
 
     async fn open_read(&self, path: &Path) -> io::Result<DmaFile> {
+        ensure_probed(path).await;
         Ok(OpenOptions::new().read(true).dma_open(path).await?)
     }
 
     async fn open_rw(&self, path: &Path) -> io::Result<DmaFile> {
+        ensure_probed(path).await;
         Ok(OpenOptions::new().read(true).write(true).dma_open(path).await?)
     }
 

@@ -424,7 +424,7 @@ async fn check_pair<I: Io>(
     let mut tail_reason = String::new();
     while keep > 0 {
         let r = &scan.extents[keep - 1];
-        let end = r.offset + align_up(u64::from(r.len));
+        let end = r.offset + u64::from(r.len);
         let bad = if end > dsize {
             Some(format!("extent at {} past the end of the datafile ({dsize} bytes)", r.offset))
         } else if managed && !scan.sealed && verified < verify_tail {
@@ -459,7 +459,7 @@ async fn check_pair<I: Io>(
     }
     // A damaged record in the middle whose extent lies past the end: drop it too.
     scan.extents.retain(|r| {
-        let ok = r.offset + align_up(u64::from(r.len)) <= dsize;
+        let ok = r.offset + u64::from(r.len) <= dsize;
         if !ok {
             report.events.push(RecoveryEvent::RecordSkipped {
                 file: id,
