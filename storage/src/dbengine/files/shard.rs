@@ -49,9 +49,10 @@ pub fn datafile_target(quota_bytes: u64) -> u64 {
 /// left the page cache but may sit in the device's volatile cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyncPolicy {
-    /// Never (the caller may still call [`ShardFiles::sync`] on its own cadence).
+    /// Never, not even the directory after a new pair (the caller may still call
+    /// [`ShardFiles::sync`] on its own cadence).
     Never,
-    /// When a pair is sealed (rotation, close).
+    /// When a pair is created (its directory entry) and sealed (rotation, close).
     Rotation,
     /// After every extent (datafile before the journal record, then the journal).
     EveryExtent,
@@ -439,7 +440,7 @@ impl<I: Io> ShardFiles<I> {
                 return Err(e);
             }
         };
-        if io.sync_dir(&dir).await.is_err() {
+        if self.options.sync != SyncPolicy::Never && io.sync_dir(&dir).await.is_err() {
             add(&counters.write_errors, 1);
         }
         add(&counters.datafiles_created, 1);
