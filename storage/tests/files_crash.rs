@@ -9,9 +9,7 @@ use std::path::Path;
 
 use common::*;
 use strata_storage::dbengine::files::format::journal::scan_journal;
-use strata_storage::dbengine::files::{
-    BlockLocation, FilesError, FilesOptions, RecoveryEvent, StdIo, SyncPolicy,
-};
+use strata_storage::dbengine::files::{BlockLocation, FilesError, FilesOptions, RecoveryEvent, StdIo, SyncPolicy};
 use strata_storage::dbengine::BlockMeta;
 
 type Written = Vec<(Vec<(BlockMeta, Vec<u8>)>, Vec<BlockLocation>)>;
