@@ -168,7 +168,7 @@ fn shard_count_changes_keep_every_block_readable() {
         let managed = disk_usage(&shard_dir(&root, 0)) + disk_usage(&shard_dir(&root, 3));
         let quota = managed / 3;
         let (f, blocks, report) =
-            open_with(StdIo, &root, 0, 3, quota, opts(Some(16 << 10)), |k| host_index(k) % 3 == 0).await;
+            open_with(StdIo, &root, 0, 3, quota, opts(Some(16 << 10)), |k| host_index(k).is_multiple_of(3)).await;
         let gone: Vec<FileId> = report
             .events
             .iter()

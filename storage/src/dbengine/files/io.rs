@@ -66,7 +66,7 @@ pub trait Io: Clone + 'static {
 }
 
 pub(crate) fn check_aligned(offset: u64, len: usize) -> io::Result<()> {
-    if offset % ALIGN as u64 != 0 || len % ALIGN != 0 {
+    if !offset.is_multiple_of(ALIGN as u64) || !len.is_multiple_of(ALIGN) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("unaligned I/O: offset {offset}, length {len} (alignment {ALIGN})"),

@@ -294,7 +294,7 @@ fn plausible_len(bytes: &[u8], o: usize) -> Option<usize> {
 }
 
 /// The frame at `o`: `Ok(None)` at the clean end, else kind, body and total length.
-fn frame(bytes: &[u8], o: usize) -> Result<Option<(u8, &[u8], usize)>, FormatError> {
+fn frame(bytes: &[u8], o: usize) -> Result<Option<Frame<'_>>, FormatError> {
     let rest = bytes.get(o..).unwrap_or(&[]);
     if rest.iter().all(|b| *b == 0) {
         return Ok(None);
@@ -318,6 +318,8 @@ fn frame(bytes: &[u8], o: usize) -> Result<Option<(u8, &[u8], usize)>, FormatErr
 }
 
 type Decoded = (u64, u32, Vec<RecordBlock>);
+/// A record frame: kind, body and total length.
+type Frame<'a> = (u8, &'a [u8], usize);
 
 /// Decodes an extent record body; the dictionary changes only when it succeeds.
 fn decode_extent_record(body: &[u8], dict: &mut JournalDict) -> Result<Decoded, FormatError> {
