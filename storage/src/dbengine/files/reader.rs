@@ -95,7 +95,10 @@ impl<I: Io> FilesReader<I> {
         f: impl FnOnce(&Extent<'_>) -> Result<R, FormatError>,
     ) -> Result<R, FilesError> {
         let corrupt = |error| FilesError::Corrupt { file: loc.file, offset: loc.offset, error };
-        if !loc.offset.is_multiple_of(BLOCK as u64) || loc.offset < BLOCK as u64 || (loc.len as usize) < EXTENT_HEADER_LEN {
+        if !loc.offset.is_multiple_of(BLOCK as u64)
+            || loc.offset < BLOCK as u64
+            || (loc.len as usize) < EXTENT_HEADER_LEN
+        {
             return Err(corrupt(FormatError::invalid("location", format!("offset {} length {}", loc.offset, loc.len))));
         }
         let h = self.handle(loc.file).await?;

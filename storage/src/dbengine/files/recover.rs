@@ -406,7 +406,8 @@ async fn check_pair<I: Io>(
 
     // Records whose location cannot be an extent of this file are damaged, not torn.
     scan.extents.retain(|r| {
-        let ok = r.offset.is_multiple_of(BLOCK as u64) && r.offset >= BLOCK as u64 && r.len as usize >= EXTENT_HEADER_LEN;
+        let ok =
+            r.offset.is_multiple_of(BLOCK as u64) && r.offset >= BLOCK as u64 && r.len as usize >= EXTENT_HEADER_LEN;
         if !ok {
             report.events.push(RecoveryEvent::RecordSkipped {
                 file: id,

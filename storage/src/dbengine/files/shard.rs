@@ -12,6 +12,10 @@
 //!   returned so the index can drop them;
 //! - after a failed write the open pair is abandoned (left unsealed for the next start to
 //!   repair) and the next write starts a new pair;
+//! - the journal's last, partial block is rewritten whole with each record (O_DIRECT
+//!   writes whole blocks); the bytes of earlier records in it are rewritten unchanged, so a
+//!   write torn at sector granularity leaves them intact and can only tear the new record,
+//!   which the next start cuts as a torn tail;
 //! - single-threaded: the writer is `&mut self`; readers share state through `Rc`.
 
 use std::cell::RefCell;
