@@ -11,6 +11,8 @@
 //! - [`chart`]: one chart's open block and its reads ([`DbChart`]).
 //! - [`engine`]: one shard's engine: [`cache`] (page cache), [`index`] (series → blocks),
 //!   flushing, back-pressure, query loading and counters.
+//! - [`files`]: datafiles, journals, extents with crc, the I/O trait (std and io_uring),
+//!   recovery and quota: how sealed blocks reach disk and are found after a restart.
 //! - [`seam`]: the [`BlockFiles`] trait through which sealed blocks reach the files layer
 //!   (datafiles, journals, extents, crc, the I/O trait) and come back.
 
@@ -19,6 +21,7 @@ pub mod cache;
 pub mod chart;
 pub mod codec;
 pub mod engine;
+pub mod files;
 pub mod index;
 pub mod seam;
 
