@@ -12,6 +12,7 @@ mod charts;
 pub mod data;
 mod http;
 mod info;
+mod ingest;
 mod json;
 pub mod number;
 mod route;
