@@ -31,6 +31,10 @@ use crate::transport::{Conn, Target, Tls};
 pub const GRACE: Duration = Duration::from_secs(5);
 /// Buffers kept for reuse per thread.
 const POOL_MAX: usize = 64;
+/// Ticks of a session that are not probed for freshness: a new chart's first collection
+/// is not stored, and the parent's data API starts its window after the oldest slot, so
+/// the first two ticks of a new host never show up on their own.
+pub const PROBE_AFTER_TICKS: u64 = 2;
 /// Largest reply read during the handshake (a child reads one `recv` of up to 8 KiB).
 const REPLY_MAX: usize = 8192;
 
@@ -272,13 +276,15 @@ async fn stream(
     Live::add(&ctx.live.bytes, len);
 
     let since = Instant::now().saturating_duration_since(ctx.start + phase);
-    let mut k = micros(since).div_ceil(interval_us);
+    let mut k = u64::try_from(since.as_micros()).unwrap_or(u64::MAX).div_ceil(interval_us);
     let mut prev: Option<u64> = None;
     let mut session_ticks = 0u64;
     loop {
         let due_at = due(ctx, phase, interval_us, k);
         if due_at >= ctx.end {
-            conn.close(Instant::now() + Duration::from_secs(1)).await;
+            // Stay connected to the end of the run, then leave politely.
+            sleep_until(ctx.end).await;
+            conn.close(ctx.end + Duration::from_secs(1)).await;
             return SessionEnd::RunOver;
         }
         sleep_until(due_at).await;
@@ -312,7 +318,7 @@ async fn stream(
         Live::add(&ctx.live.bytes, len);
         ctx.live.lag_max_us.fetch_max(micros(lag), Ordering::Relaxed);
         if let Some(p) = probe {
-            if session_ticks > 0 {
+            if session_ticks >= PROBE_AFTER_TICKS {
                 p.sent(k, done);
             }
         }

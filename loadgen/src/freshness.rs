@@ -7,8 +7,8 @@
 //! [`ProbeSlot`]; this thread polls the parent every `--probe-interval-ms` until a value
 //! ≥ that tick is visible and records the difference. Invariants: one sample per probe
 //! is in flight at a time (newer ticks replace an unseen older one only after it was
-//! seen or timed out); the first tick of a session is never probed (a chart's first
-//! collection is not stored); a sample not seen within three intervals plus two seconds
+//! seen or timed out); the first two ticks of a session are never probed (see
+//! `child::PROBE_AFTER_TICKS`); a sample not seen within three intervals plus two seconds
 //! counts as a timeout, not as a latency. The figure is an upper bound by at most one
 //! poll interval plus one request.
 

@@ -18,7 +18,7 @@ pub const DEFAULT_API_KEY: &str = "3c0a832a-c7ff-44bb-9e51-1064803470d5";
 
 /// A swarm of simulated Netdata children streaming into a parent.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "strata-loadgen", version, about)]
+#[command(name = "strata-loadgen", version, about, args_override_self = true)]
 pub struct Options {
     /// Parent to stream to, HOST:PORT; repeat for a destination list tried in order, as a
     /// Netdata child does.
