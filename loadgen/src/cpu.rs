@@ -26,10 +26,7 @@ impl CpuTime {
 
     /// The time used since `earlier`.
     pub fn since(self, earlier: CpuTime) -> CpuTime {
-        CpuTime {
-            user: self.user.saturating_sub(earlier.user),
-            system: self.system.saturating_sub(earlier.system),
-        }
+        CpuTime { user: self.user.saturating_sub(earlier.user), system: self.system.saturating_sub(earlier.system) }
     }
 
     pub fn total(self) -> Duration {

@@ -4,17 +4,18 @@
 //! How: the first `--probe-children` children are probes; on them, dimension 0 of the
 //! first `--probe-charts` charts is `absolute` and carries the tick number (see
 //! `template`). Each probe child publishes (tick, time its write completed) into its
-//! [`ProbeSlot`]; this thread polls the parent every `--probe-interval-ms` until a value
-//! ≥ that tick is visible and records the difference. Invariants: one sample per probe
+//! [`ProbeSlot`], which wakes this thread; it polls the parent at once, then every
+//! `--probe-interval-ms`, until a value ≥ that tick is visible, and records the
+//! difference. Invariants: one sample per probe
 //! is in flight at a time (newer ticks replace an unseen older one only after it was
 //! seen or timed out); the first two ticks of a session are never probed (see
 //! `child::PROBE_AFTER_TICKS`); a sample not seen within three intervals plus two seconds
-//! counts as a timeout, not as a latency. The figure is an upper bound by at most one
+//! counts as a timeout, not as a latency. The figure is an upper bound, by at most one
 //! poll interval plus one request.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -23,10 +24,39 @@ use crate::http::Client;
 use crate::stats::{histogram, record};
 use crate::template::{chart_id, dim_id};
 
+/// Wakes the probe thread when any probe child publishes a tick, so the first poll for
+/// a sample goes out at once instead of at the next poll interval.
+#[derive(Debug, Default)]
+pub struct Board {
+    generation: Mutex<u64>,
+    cv: Condvar,
+}
+
+impl Board {
+    fn bump(&self) {
+        if let Ok(mut g) = self.generation.lock() {
+            *g = g.wrapping_add(1);
+        }
+        self.cv.notify_all();
+    }
+
+    fn current(&self) -> u64 {
+        self.generation.lock().map(|g| *g).unwrap_or(0)
+    }
+
+    /// Waits until the generation moves past `seen`, at most `timeout`.
+    fn wait(&self, seen: u64, timeout: Duration) {
+        if let Ok(g) = self.generation.lock() {
+            let _ = self.cv.wait_timeout_while(g, timeout, |g| *g == seen);
+        }
+    }
+}
+
 /// What one probe child publishes.
 #[derive(Debug)]
 pub struct ProbeSlot {
     pub machine_guid: String,
+    board: Arc<Board>,
     state: Mutex<SlotState>,
 }
 
@@ -39,8 +69,8 @@ struct SlotState {
 }
 
 impl ProbeSlot {
-    pub fn new(machine_guid: String) -> ProbeSlot {
-        ProbeSlot { machine_guid, state: Mutex::new(SlotState::default()) }
+    pub fn new(machine_guid: String, board: Arc<Board>) -> ProbeSlot {
+        ProbeSlot { machine_guid, board, state: Mutex::new(SlotState::default()) }
     }
 
     /// The child's session now goes to `target`.
@@ -55,6 +85,7 @@ impl ProbeSlot {
         if let Ok(mut s) = self.state.lock() {
             s.latest = Some((tick, at));
         }
+        self.board.bump();
     }
 
     fn snapshot(&self) -> SlotState {
@@ -81,8 +112,16 @@ struct Probe {
     done: u64,
 }
 
-/// Polls until `stop` is set; `update_every` is the children's interval.
-pub fn run(slots: Vec<Arc<ProbeSlot>>, charts: usize, update_every: Duration, poll: Duration, stop: Arc<AtomicBool>) -> Freshness {
+/// Polls until `stop` is set; `update_every` is the children's interval; `board` is the
+/// one the slots publish on.
+pub fn run(
+    slots: Vec<Arc<ProbeSlot>>,
+    board: Arc<Board>,
+    charts: usize,
+    update_every: Duration,
+    poll: Duration,
+    stop: Arc<AtomicBool>,
+) -> Freshness {
     let mut out = Freshness { latency: histogram(), timeouts: 0, errors: 0, requests: 0 };
     let window = update_every.as_secs().max(1) * 3 + 2;
     let deadline = update_every * 3 + Duration::from_secs(2);
@@ -105,6 +144,7 @@ pub fn run(slots: Vec<Arc<ProbeSlot>>, charts: usize, update_every: Duration, po
     let mut clients: Vec<Client> = Vec::new();
     while !stop.load(Ordering::Relaxed) {
         let sweep = Instant::now();
+        let generation = board.current();
         for p in probes.iter_mut() {
             let state = p.slot.snapshot();
             if p.pending.is_none() {
@@ -141,10 +181,16 @@ pub fn run(slots: Vec<Arc<ProbeSlot>>, charts: usize, update_every: Duration, po
             p.done = tick;
             p.pending = None;
         }
-        let next = sweep + poll;
-        let now = Instant::now();
-        if next > now {
-            std::thread::sleep(next - now);
+        if probes.iter().any(|p| p.pending.is_some()) {
+            let next = sweep + poll;
+            let now = Instant::now();
+            if next > now {
+                std::thread::sleep(next - now);
+            }
+        } else {
+            // Nothing in flight: sleep until a probe child publishes (or a while passes,
+            // to notice `stop`).
+            board.wait(generation, Duration::from_millis(100));
         }
     }
     out
@@ -166,7 +212,8 @@ mod tests {
 
     #[test]
     fn newest_value_reads_the_data_rows() {
-        let body = br#"{ "labels": ["time", "dim_0"], "data": [ [1700000003, 41], [1700000002, null], [1700000001, 40] ] }"#;
+        let body =
+            br#"{ "labels": ["time", "dim_0"], "data": [ [1700000003, 41], [1700000002, null], [1700000001, 40] ] }"#;
         assert_eq!(newest_value(body), Some(41.0));
         assert_eq!(newest_value(br#"{ "labels": ["time", "no data"], "data": [] }"#), None);
         assert_eq!(newest_value(b"not json"), None);
@@ -174,12 +221,15 @@ mod tests {
 
     #[test]
     fn slots_publish_the_latest_tick() {
-        let s = ProbeSlot::new("g".into());
+        let board = Arc::new(Board::default());
+        let s = ProbeSlot::new("g".into(), board.clone());
+        let g = board.current();
         assert!(s.snapshot().latest.is_none());
         let t = Instant::now();
         s.connected("127.0.0.1:1".parse().unwrap());
         s.sent(3, t);
         s.sent(4, t);
+        assert_eq!(board.current(), g + 2, "each tick wakes the probe thread");
         let st = s.snapshot();
         assert_eq!(st.latest.map(|(k, _)| k), Some(4));
         assert_eq!(st.target.map(|a| a.port()), Some(1));

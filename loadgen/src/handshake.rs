@@ -203,7 +203,10 @@ mod tests {
         );
         assert!(matches!(classify(&vn(16320), 16376), Outcome::Rejected(r) if r.contains("compression")));
         assert!(matches!(classify(&vn(3008 | 8192), 3008), Outcome::Rejected(r) if r.contains("did not offer")));
-        assert_eq!(classify(&vn(64), 3008), Outcome::Accepted(Session { version: 64, host_labels: false, claim: false }));
+        assert_eq!(
+            classify(&vn(64), 3008),
+            Outcome::Accepted(Session { version: 64, host_labels: false, claim: false })
+        );
     }
 
     #[test]

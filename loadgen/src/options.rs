@@ -94,8 +94,9 @@ pub struct Options {
     /// Charts per probe child whose freshness is measured.
     #[arg(long, default_value_t = 1)]
     pub probe_charts: usize,
-    /// Milliseconds between two API polls of a probe waiting for a sample.
-    #[arg(long, default_value_t = 10)]
+    /// Milliseconds between two API polls of a probe waiting for a sample (the first
+    /// poll goes out as soon as the sample is sent).
+    #[arg(long, default_value_t = 2)]
     pub probe_interval_ms: u64,
     /// Seconds between progress lines on stderr (0 = none).
     #[arg(long, default_value_t = 5.0)]

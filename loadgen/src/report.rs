@@ -197,7 +197,11 @@ impl Report {
             if s.tls { ", TLS" } else { "" }
         );
         let _ = writeln!(o, "  targets                 {}", s.targets.join(", "));
-        let _ = writeln!(o, "  children connected      {} / {} (never connected: {})", c.connected, s.children, c.never_connected);
+        let _ = writeln!(
+            o,
+            "  children connected      {} / {} (never connected: {})",
+            c.connected, s.children, c.never_connected
+        );
         let _ = writeln!(o, "  sessions / attempts     {} / {} (churned {})", c.sessions, c.attempts, c.churned);
         for (title, map) in [("failed", &c.failed), ("rejected", &c.rejected), ("disconnected", &c.disconnects)] {
             let total: u64 = map.values().sum();
@@ -206,7 +210,11 @@ impl Report {
                 let _ = writeln!(o, "      {n:>8}  {reason}");
             }
         }
-        let _ = writeln!(o, "  samples sent            {} ({} bytes, {} ticks)", t.samples_sent, t.bytes_sent, t.ticks_sent);
+        let _ = writeln!(
+            o,
+            "  samples sent            {} ({} bytes, {} ticks)",
+            t.samples_sent, t.bytes_sent, t.ticks_sent
+        );
         let _ = writeln!(o, "  ticks skipped / cut     {} / {}", t.ticks_skipped, t.ticks_cut_at_end);
         let steady = t.steady_samples_per_sec.map_or("n/a".to_string(), si);
         let _ = writeln!(
@@ -226,7 +234,11 @@ impl Report {
             self.cost.cores_used,
             self.cost.cpu_secs_per_million_samples
         );
-        let _ = writeln!(o, "  latency (ms)            {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}", "count", "p50", "p90", "p99", "p99.9", "max");
+        let _ = writeln!(
+            o,
+            "  latency (ms)            {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            "count", "p50", "p90", "p99", "p99.9", "max"
+        );
         let l = &self.latency_ms;
         for (name, p) in [
             ("handshake", &l.handshake),

@@ -50,7 +50,12 @@ pub fn percentile_plot(title: &str, curves: &BTreeMap<String, Vec<(f64, f64)>>) 
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="sans-serif" font-size="12">"#
     );
     let _ = writeln!(o, r#"<rect width="{W}" height="{H}" fill="white"/>"#);
-    let _ = writeln!(o, r#"<text x="{}" y="28" font-size="15" text-anchor="middle">{}</text>"#, LEFT + pw / 2.0, escape(title));
+    let _ = writeln!(
+        o,
+        r#"<text x="{}" y="28" font-size="15" text-anchor="middle">{}</text>"#,
+        LEFT + pw / 2.0,
+        escape(title)
+    );
     // Grid and axes.
     for d in 0..=(max_x as i32) {
         let pct = 100.0 * (1.0 - 10f64.powi(-d));
@@ -70,7 +75,8 @@ pub fn percentile_plot(title: &str, curves: &BTreeMap<String, Vec<(f64, f64)>>) 
         let _ = writeln!(o, r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{label}</text>"#, LEFT - 6.0, y + 4.0);
     }
     let _ = writeln!(o, r##"<rect x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}" fill="none" stroke="#333"/>"##);
-    let _ = writeln!(o, r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">percentile</text>"#, LEFT + pw / 2.0, H - 15.0);
+    let _ =
+        writeln!(o, r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">percentile</text>"#, LEFT + pw / 2.0, H - 15.0);
     let _ = writeln!(
         o,
         r#"<text x="20" y="{:.1}" text-anchor="middle" transform="rotate(-90 20 {:.1})">latency (ms, log)</text>"#,
@@ -82,15 +88,16 @@ pub fn percentile_plot(title: &str, curves: &BTreeMap<String, Vec<(f64, f64)>>) 
         let color = COLORS[i % COLORS.len()];
         if !pts.is_empty() {
             let path: Vec<String> = pts.iter().map(|&(p, v)| format!("{:.1},{:.1}", x_of(p), y_of(v))).collect();
-            let _ = writeln!(
-                o,
-                r#"<polyline fill="none" stroke="{color}" stroke-width="2" points="{}"/>"#,
-                path.join(" ")
-            );
+            let _ =
+                writeln!(o, r#"<polyline fill="none" stroke="{color}" stroke-width="2" points="{}"/>"#, path.join(" "));
         }
         let ly = TOP + 10.0 + 22.0 * i as f64;
         let lx = LEFT + pw + 15.0;
-        let _ = writeln!(o, r#"<line x1="{lx}" y1="{ly}" x2="{}" y2="{ly}" stroke="{color}" stroke-width="3"/>"#, lx + 25.0);
+        let _ = writeln!(
+            o,
+            r#"<line x1="{lx}" y1="{ly}" x2="{}" y2="{ly}" stroke="{color}" stroke-width="3"/>"#,
+            lx + 25.0
+        );
         let note = if pts.is_empty() { " (no data)" } else { "" };
         let _ = writeln!(o, r#"<text x="{}" y="{}">{}{note}</text>"#, lx + 32.0, ly + 4.0, escape(name));
     }

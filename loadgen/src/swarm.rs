@@ -16,7 +16,7 @@ use glommio::{LocalExecutorBuilder, Placement};
 
 use crate::child::{self, ThreadCtx};
 use crate::cpu::CpuTime;
-use crate::freshness::{self, ProbeSlot};
+use crate::freshness::{self, Board, ProbeSlot};
 use crate::ident::{Identity, Rng};
 use crate::options::Options;
 use crate::report::{self, Connections, Cost, Latencies, Percentiles, Probing, Report, RunSettings, Traffic};
@@ -48,16 +48,16 @@ pub fn run(opts: &Options) -> Result<Report, LoadgenError> {
     raise_nofile();
     let opts = Arc::new(opts.clone());
     let targets = Arc::new(opts.targets.iter().map(|t| Target::parse(t)).collect::<Result<Vec<_>, _>>()?);
-    let tls = if opts.tls {
-        Some(Tls::new(opts.insecure, opts.ca.as_deref(), opts.tls_server_name.clone())?)
-    } else {
-        None
-    };
+    let tls =
+        if opts.tls { Some(Tls::new(opts.insecure, opts.ca.as_deref(), opts.tls_server_name.clone())?) } else { None };
     let probe_children = opts.probe_children.min(opts.children);
     let probe_charts = opts.probe_charts.min(opts.charts);
     let tpl = Arc::new(Template::new(opts.charts, opts.dims, opts.update_every, opts.value_pattern, probe_charts));
+    let board = Arc::new(Board::default());
     let probes: Vec<Arc<ProbeSlot>> = (0..probe_children)
-        .map(|i| Arc::new(ProbeSlot::new(Identity::new(opts.seed, i, &opts.hostname_prefix).machine_guid)))
+        .map(|i| {
+            Arc::new(ProbeSlot::new(Identity::new(opts.seed, i, &opts.hostname_prefix).machine_guid, board.clone()))
+        })
         .collect();
     let live = Arc::new(Live::default());
     let threads = opts.threads.min(opts.children).max(1);
@@ -101,7 +101,7 @@ pub fn run(opts: &Options) -> Result<Report, LoadgenError> {
         let (interval, poll) = (opts.interval(), Duration::from_millis(opts.probe_interval_ms));
         std::thread::Builder::new()
             .name("loadgen-probe".into())
-            .spawn(move || freshness::run(probes, probe_charts, interval, poll, stop))
+            .spawn(move || freshness::run(probes, board, probe_charts, interval, poll, stop))
     });
 
     let watch = watch(&opts, &live, start, || done.load(Ordering::Relaxed) >= threads);

@@ -136,7 +136,14 @@ impl Template {
     /// Appends one tick (every chart: `BEGIN`, one `SET` per dimension, `END`) for tick
     /// number `tick`, with `interval_us` in the `BEGIN` lines (0 = let the parent time it).
     /// Returns the number of samples written.
-    pub fn encode_tick(&self, out: &mut Vec<u8>, vals: &mut ChildValues, tick: u64, interval_us: u64, probe: bool) -> u64 {
+    pub fn encode_tick(
+        &self,
+        out: &mut Vec<u8>,
+        vals: &mut ChildValues,
+        tick: u64,
+        interval_us: u64,
+        probe: bool,
+    ) -> u64 {
         out.reserve(self.tick_bytes);
         let mut num = itoa::Buffer::new();
         for (c, chart) in self.charts.iter().enumerate() {
@@ -218,7 +225,17 @@ fn define_chart(out: &mut Vec<u8>, c: usize, id: &str, kind: Kind, dims: usize, 
     for d in 0..dims {
         let id = dim_id(d);
         let algorithm = if probe && d == 0 { "absolute" } else { kind.algorithm() };
-        encode::dimension(out, &DimensionDef { id: id.as_str(), name: id.as_str(), algorithm, multiplier: 1, divisor: 1, options: &options });
+        encode::dimension(
+            out,
+            &DimensionDef {
+                id: id.as_str(),
+                name: id.as_str(),
+                algorithm,
+                multiplier: 1,
+                divisor: 1,
+                options: &options,
+            },
+        );
     }
 }
 

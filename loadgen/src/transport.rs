@@ -176,13 +176,16 @@ pub struct ConnectError {
 impl Conn {
     /// Connects to `target` (and completes TLS when `tls` is set) before `deadline`.
     /// Returns the connection and, with TLS, how long the TLS handshake took.
-    pub async fn open(target: &Target, tls: Option<&Tls>, deadline: Instant) -> Result<(Conn, Option<Duration>), ConnectError> {
+    pub async fn open(
+        target: &Target,
+        tls: Option<&Tls>,
+        deadline: Instant,
+    ) -> Result<(Conn, Option<Duration>), ConnectError> {
         let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
-        let tcp = until(deadline, async {
-            TcpStream::connect_timeout(target.addr, left).await.map_err(io::Error::from)
-        })
-        .await
-        .map_err(|error| ConnectError { step: "connect", error })?;
+        let tcp =
+            until(deadline, async { TcpStream::connect_timeout(target.addr, left).await.map_err(io::Error::from) })
+                .await
+                .map_err(|error| ConnectError { step: "connect", error })?;
         let _ = tcp.set_nodelay(true);
         let Some(tls) = tls else { return Ok((Conn::Plain(tcp), None)) };
         let name = tls.server_name.as_deref().unwrap_or(&target.host).to_string();

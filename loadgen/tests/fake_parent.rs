@@ -168,7 +168,20 @@ fn closed_port() -> String {
 fn every_child_speaks_the_protocol_and_every_sample_arrives() {
     let p = start(prompt3, None);
     let target = p.addr.to_string();
-    let r = run(&["--target", &target, "--children", "6", "--charts", "3", "--dims", "4", "--duration", "3.5", "--seed", "9"]);
+    let r = run(&[
+        "--target",
+        &target,
+        "--children",
+        "6",
+        "--charts",
+        "3",
+        "--dims",
+        "4",
+        "--duration",
+        "3.5",
+        "--seed",
+        "9",
+    ]);
     let got = conns(&p, 6);
     assert_eq!(got.len(), 6, "{got:?}");
     assert_eq!(r.connections.connected, 6);
@@ -202,8 +215,20 @@ fn probe_children_send_the_tick_number() {
     let p = start(prompt3, None);
     let target = p.addr.to_string();
     let r = run(&[
-        "--target", &target, "--children", "2", "--charts", "2", "--dims", "2", "--duration", "3.5",
-        "--probe-children", "1", "--value-pattern", "counter",
+        "--target",
+        &target,
+        "--children",
+        "2",
+        "--charts",
+        "2",
+        "--dims",
+        "2",
+        "--duration",
+        "3.5",
+        "--probe-children",
+        "1",
+        "--value-pattern",
+        "counter",
     ]);
     let got = conns(&p, 2);
     assert_eq!(r.connections.connected, 2);
@@ -225,8 +250,20 @@ fn targets_are_tried_in_order_and_rejections_are_reported_by_text() {
     let denying = start(denied, None);
     let target = denying.addr.to_string();
     let r = run(&[
-        "--target", &dead, "--target", &target, "--children", "2", "--duration", "2", "--reconnect-delay", "0.5",
-        "--charts", "1", "--dims", "1",
+        "--target",
+        &dead,
+        "--target",
+        &target,
+        "--children",
+        "2",
+        "--duration",
+        "2",
+        "--reconnect-delay",
+        "0.5",
+        "--charts",
+        "1",
+        "--dims",
+        "1",
     ]);
     assert_eq!(r.connections.connected, 0);
     assert_eq!(r.connections.never_connected, 2);
@@ -234,13 +271,27 @@ fn targets_are_tried_in_order_and_rejections_are_reported_by_text() {
     let text = String::from_utf8_lossy(version::NOT_PERMITTED).to_string();
     let rejected = r.connections.rejected.get(&text).copied().unwrap_or(0);
     assert!(rejected >= 4, "two children, several rounds: {:?}", r.connections.rejected);
-    let refused: u64 = r.connections.failed.iter().filter(|(k, _)| k.starts_with(&format!("{dead}: connect"))).map(|(_, v)| v).sum();
+    let refused: u64 =
+        r.connections.failed.iter().filter(|(k, _)| k.starts_with(&format!("{dead}: connect"))).map(|(_, v)| v).sum();
     assert_eq!(refused, rejected, "the dead target is tried first, every round: {:?}", r.connections.failed);
     assert_eq!(r.connections.attempts, refused + rejected);
     // Then a working parent after the dead one.
     let p = start(prompt3, None);
     let target = p.addr.to_string();
-    let r = run(&["--target", &dead, "--target", &target, "--children", "2", "--duration", "2", "--charts", "1", "--dims", "1"]);
+    let r = run(&[
+        "--target",
+        &dead,
+        "--target",
+        &target,
+        "--children",
+        "2",
+        "--duration",
+        "2",
+        "--charts",
+        "1",
+        "--dims",
+        "1",
+    ]);
     assert_eq!(r.connections.connected, 2);
     assert_eq!(r.connections.sessions, 2);
     assert_eq!(r.connections.attempts, 4);
@@ -251,8 +302,20 @@ fn churn_reconnects_children() {
     let p = start(prompt3, None);
     let target = p.addr.to_string();
     let r = run(&[
-        "--target", &target, "--children", "4", "--charts", "1", "--dims", "2", "--duration", "4", "--churn", "2",
-        "--churn-downtime", "0.2",
+        "--target",
+        &target,
+        "--children",
+        "4",
+        "--charts",
+        "1",
+        "--dims",
+        "2",
+        "--duration",
+        "4",
+        "--churn",
+        "2",
+        "--churn-downtime",
+        "0.2",
     ]);
     assert!(r.connections.churned >= 3, "{:?}", r.connections);
     // Every churned child came back, unless its downtime reached past the end.
@@ -269,7 +332,18 @@ fn tls_with_a_ca_file_and_insecure() {
     let target = p.addr.to_string();
     let ca = data("ca.pem");
     let r = run(&[
-        "--target", &target, "--children", "3", "--charts", "2", "--dims", "2", "--duration", "2.5", "--tls", "--ca",
+        "--target",
+        &target,
+        "--children",
+        "3",
+        "--charts",
+        "2",
+        "--dims",
+        "2",
+        "--duration",
+        "2.5",
+        "--tls",
+        "--ca",
         ca.to_str().unwrap(),
     ]);
     assert_eq!(r.connections.connected, 3, "{:?}", r.connections);
@@ -281,7 +355,20 @@ fn tls_with_a_ca_file_and_insecure() {
 
     let p = start(prompt3, Some(server_tls()));
     let target = p.addr.to_string();
-    let r = run(&["--target", &target, "--children", "2", "--duration", "1.5", "--tls", "--insecure", "--charts", "1", "--dims", "1"]);
+    let r = run(&[
+        "--target",
+        &target,
+        "--children",
+        "2",
+        "--duration",
+        "1.5",
+        "--tls",
+        "--insecure",
+        "--charts",
+        "1",
+        "--dims",
+        "1",
+    ]);
     assert_eq!(r.connections.connected, 2, "{:?}", r.connections);
     assert!(r.text().contains("tls handshake"));
 }
@@ -292,8 +379,21 @@ fn tls_refuses_an_untrusted_certificate_and_a_plain_parent() {
     let target = p.addr.to_string();
     let other = data("other-ca.pem");
     let r = run(&[
-        "--target", &target, "--children", "2", "--duration", "1.5", "--tls", "--ca", other.to_str().unwrap(),
-        "--reconnect-delay", "10", "--charts", "1", "--dims", "1",
+        "--target",
+        &target,
+        "--children",
+        "2",
+        "--duration",
+        "1.5",
+        "--tls",
+        "--ca",
+        other.to_str().unwrap(),
+        "--reconnect-delay",
+        "10",
+        "--charts",
+        "1",
+        "--dims",
+        "1",
     ]);
     assert_eq!(r.connections.sessions, 0);
     let failed: Vec<&String> = r.connections.failed.keys().collect();
@@ -302,7 +402,22 @@ fn tls_refuses_an_untrusted_certificate_and_a_plain_parent() {
 
     let plain = start(prompt3, None);
     let target = plain.addr.to_string();
-    let r = run(&["--target", &target, "--children", "1", "--duration", "1.5", "--tls", "--insecure", "--timeout", "1", "--charts", "1", "--dims", "1"]);
+    let r = run(&[
+        "--target",
+        &target,
+        "--children",
+        "1",
+        "--duration",
+        "1.5",
+        "--tls",
+        "--insecure",
+        "--timeout",
+        "1",
+        "--charts",
+        "1",
+        "--dims",
+        "1",
+    ]);
     assert_eq!(r.connections.sessions, 0);
     assert!(r.connections.failed.keys().all(|k| k.contains("tls handshake")), "{:?}", r.connections.failed);
 }
@@ -327,7 +442,8 @@ fn the_binary_writes_the_report_and_the_plot() {
     assert_eq!(v["connections"]["connected"], 2);
     let svg = std::fs::read_to_string(dir.join("report.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("tick send lag"));
-    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_strata-loadgen")).args(["--children", "0"]).output().unwrap();
+    let bad =
+        std::process::Command::new(env!("CARGO_BIN_EXE_strata-loadgen")).args(["--children", "0"]).output().unwrap();
     assert!(!bad.status.success());
     std::fs::remove_dir_all(&dir).unwrap();
 }
