@@ -260,8 +260,9 @@ async fn stream(
     let o = &ctx.opts;
     let interval = o.interval();
     let interval_us = micros(interval);
-    // Children are spread over the interval, deterministically.
-    let phase = Duration::from_micros(ident.seed % interval_us);
+    // Children are spread over the interval, deterministically, on a 1 ms grid so that
+    // the children of a thread due in the same millisecond share one wake-up.
+    let phase = Duration::from_millis(ident.seed % (interval_us / 1000).max(1));
 
     let mut buf = ctx.take_buf();
     handshake::preamble(&mut buf, session, ident, o.seed);

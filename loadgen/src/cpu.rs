@@ -1,4 +1,5 @@
-//! The process's own CPU time (user and system), from `getrusage(RUSAGE_SELF)`.
+//! The process's own CPU time (user and system) and peak RSS, from
+//! `getrusage(RUSAGE_SELF)`.
 
 use std::time::Duration;
 
@@ -7,6 +8,8 @@ use std::time::Duration;
 pub struct CpuTime {
     pub user: Duration,
     pub system: Duration,
+    /// Peak resident set size of the process (bytes).
+    pub max_rss: u64,
 }
 
 fn tv(t: libc::timeval) -> Duration {
@@ -21,12 +24,17 @@ impl CpuTime {
         if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
             return CpuTime::default();
         }
-        CpuTime { user: tv(ru.ru_utime), system: tv(ru.ru_stime) }
+        // Linux reports ru_maxrss in KiB.
+        CpuTime { user: tv(ru.ru_utime), system: tv(ru.ru_stime), max_rss: (ru.ru_maxrss.max(0) as u64) * 1024 }
     }
 
     /// The time used since `earlier`.
     pub fn since(self, earlier: CpuTime) -> CpuTime {
-        CpuTime { user: self.user.saturating_sub(earlier.user), system: self.system.saturating_sub(earlier.system) }
+        CpuTime {
+            user: self.user.saturating_sub(earlier.user),
+            system: self.system.saturating_sub(earlier.system),
+            max_rss: self.max_rss,
+        }
     }
 
     pub fn total(self) -> Duration {
@@ -51,5 +59,6 @@ mod tests {
             }
         }
         assert!(CpuTime::now().since(a).user > Duration::ZERO);
+        assert!(CpuTime::now().max_rss > 1 << 20, "a process holds more than 1 MiB");
     }
 }

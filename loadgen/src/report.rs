@@ -147,6 +147,8 @@ pub struct Cost {
     /// CPU-seconds per wall-second (1.0 = one core busy).
     pub cores_used: f64,
     pub cpu_secs_per_million_samples: f64,
+    /// Peak resident memory of the loadgen process.
+    pub max_rss_mib: f64,
 }
 
 /// Everything one run measured.
@@ -227,12 +229,13 @@ impl Report {
         );
         let _ = writeln!(
             o,
-            "  loadgen CPU             {:.2} s ({:.2} user, {:.2} sys) = {:.2} cores, {:.3} s per million samples",
+            "  loadgen CPU             {:.2} s ({:.2} user, {:.2} sys) = {:.2} cores, {:.3} s per million samples, {:.0} MiB peak RSS",
             self.cost.cpu_secs,
             self.cost.cpu_user_secs,
             self.cost.cpu_system_secs,
             self.cost.cores_used,
-            self.cost.cpu_secs_per_million_samples
+            self.cost.cpu_secs_per_million_samples,
+            self.cost.max_rss_mib
         );
         let _ = writeln!(
             o,

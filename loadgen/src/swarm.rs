@@ -190,6 +190,7 @@ pub fn run(opts: &Options) -> Result<Report, LoadgenError> {
             cpu_secs,
             cores_used: cpu_secs / elapsed.max(f64::MIN_POSITIVE),
             cpu_secs_per_million_samples: if total.samples == 0 { 0.0 } else { cpu_secs * 1e6 / total.samples as f64 },
+            max_rss_mib: cpu.max_rss as f64 / (1 << 20) as f64,
         },
         curves,
     })

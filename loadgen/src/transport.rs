@@ -157,8 +157,13 @@ pub enum Conn {
     Tls(Box<futures_rustls::client::TlsStream<TcpStream>>),
 }
 
-/// Runs `fut` until `deadline`; `Err(TimedOut)` after it.
+/// Runs `fut` until `deadline`; `Err(TimedOut)` after it. A future that is ready at its
+/// first poll (a write the socket takes at once, the common case) arms no timer.
 pub async fn until<T>(deadline: Instant, fut: impl std::future::Future<Output = io::Result<T>>) -> io::Result<T> {
+    let mut fut = std::pin::pin!(fut);
+    if let Some(r) = futures_lite::future::poll_once(fut.as_mut()).await {
+        return r;
+    }
     let timer = async {
         glommio::timer::sleep(deadline.saturating_duration_since(Instant::now())).await;
         Err(io::Error::new(io::ErrorKind::TimedOut, "timed out"))
