@@ -54,6 +54,9 @@ pub struct ChartClock {
     pub definition_dirty: bool,
     /// Slots the store refused (time not after its last slot, after a re-anchor).
     pub slots_rejected: u64,
+    /// Collected values (dimensions `SET` in a block that `END` closed) over the chart's
+    /// life; never reset, so it counts every sample a child delivered, stored or not.
+    pub values_collected: u64,
     /// Reusable row of samples for `append`.
     scratch: Vec<Sample>,
 }
@@ -99,6 +102,8 @@ pub struct EndOutcome {
     pub values: u64,
     /// Slots the store refused.
     pub rejected: u64,
+    /// Collected values this `END` closed (dimensions `SET` since the previous `END`).
+    pub collected: u64,
     /// The chart clock was reset by a long pause before this collection.
     pub reset: bool,
 }
@@ -260,7 +265,9 @@ pub fn end(chart: &mut Chart, now_us: i64) -> EndOutcome {
     let mut total: i64 = 0;
     for d in dims.iter().filter(|d| d.state.updated) {
         total = total.wrapping_add(d.state.value);
+        out.collected += 1;
     }
+    c.values_collected = c.values_collected.saturating_add(out.collected);
     let mut reset_seen = false;
 
     // C. Calculated amounts. The percentage-of-incremental-row decrease check runs first
@@ -727,6 +734,27 @@ mod tests {
         assert_eq!(c.store.points_stored(), 0);
         assert_eq!(c.dims[0].last_collected, 2);
         assert_eq!(c.dims[0].last_collected_ut, at(1001.5));
+    }
+
+    #[test]
+    fn values_collected_counts_every_delivered_sample_stored_or_not() {
+        let mut c = chart(&[("A", Absolute, 1, 1), ("B", Incremental, 1, 1)]);
+        let o = collect(&mut c, T0, &[Some(1), Some(1)]);
+        assert_eq!((o.collected, o.values), (2, 0), "the first END stores nothing but collected two");
+        let o = collect(&mut c, at(1001.5), &[Some(2), None]);
+        assert_eq!(o.collected, 1, "only the dimension SET in this block");
+        // Late by five seconds: gaps are stored, the two values are still counted once.
+        let o = collect(&mut c, at(1006.5), &[Some(3), Some(9)]);
+        assert_eq!(o.collected, 2);
+        // A flushed block delivers nothing.
+        begin(&mut c, 0, at(1007.5));
+        set(&mut c.dims[0], 4);
+        flush(&mut c);
+        let o = end(&mut c, at(1007.5));
+        assert_eq!(o.collected, 0);
+        assert_eq!(c.clock.values_collected, 5);
+        reset(&mut c);
+        assert_eq!(c.clock.values_collected, 5, "a clock reset keeps the count");
     }
 
     #[test]

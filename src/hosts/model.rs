@@ -64,6 +64,12 @@ impl Host {
         self.charts.iter().map(|c| c.store.points_stored()).sum()
     }
 
+    /// Collected values (samples a child delivered in completed `BEGIN`…`END` blocks)
+    /// over all charts, whatever the memory mode keeps of them.
+    pub fn values_collected(&self) -> u64 {
+        self.charts.iter().map(|c| c.clock.values_collected).sum()
+    }
+
     /// Value of a host variable.
     pub fn variable(&self, name: &str) -> Option<f64> {
         self.variables.iter().find(|v| v.name == name).map(|v| v.value)

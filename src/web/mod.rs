@@ -13,6 +13,7 @@ pub mod data;
 pub mod dbengine;
 mod http;
 mod info;
+mod ingest;
 mod json;
 pub mod number;
 mod route;

@@ -3,7 +3,7 @@
 
 use super::json::html_escape;
 use super::url::{self, Query};
-use super::{alarms, allmetrics, charts, data, info};
+use super::{alarms, allmetrics, charts, data, info, ingest};
 use super::{http, ApiContext, ApiRequest, HostSummary, Response, Target};
 use crate::hosts::Host;
 
@@ -186,6 +186,7 @@ fn redirect(req: &ApiRequest, s: &Split) -> Response {
 fn command(cmd: &str, q: &Query, req: &ApiRequest, host: &Host, ctx: &ApiContext) -> Response {
     match cmd {
         "info" => info::render(host, ctx),
+        "ingest" => ingest::render(host),
         "charts" => charts::charts(host, ctx),
         "chart" => charts::chart(host, ctx, q),
         "data" => data::handle(host, q),
