@@ -4,13 +4,16 @@
 //! version negotiation, encoder), `pattern` (Netdata simple patterns), `config`
 //! (netdata.conf / stream.conf), `hosts` (per-shard host registry and the collected →
 //! stored value algorithm), `shard` (glommio executors, listeners, receivers, cross-shard
-//! messages), `web` (the HTTP API), `log` (error and access logs in Netdata's shapes).
+//! messages, orphan cleanup, upstream forwarding), `sender` (streaming a host upstream:
+//! queue, handshake, definitions, reconnects), `web` (the HTTP API), `log` (error and
+//! access logs in Netdata's shapes).
 
 pub mod config;
 pub mod hosts;
 pub mod localhost;
 pub mod log;
 pub mod pattern;
+pub mod sender;
 pub mod shard;
 pub mod stream;
 pub mod web;

@@ -8,7 +8,9 @@
 
 pub mod admission;
 pub mod conn;
+pub mod forward;
 pub mod messages;
+pub mod orphans;
 pub mod owner;
 pub mod receiver;
 pub mod state;
@@ -197,6 +199,7 @@ async fn shard_main(
         pending: RefCell::new(HashMap::new()),
         next_id: Cell::new(0),
         rate_last_accepted: Cell::new(0),
+        upstreams: RefCell::new(HashMap::new()),
     });
     if let Some(mut r) = receivers {
         for (_, rx) in r.streams() {
@@ -216,15 +219,18 @@ async fn shard_main(
         {
             let mut reg = shard.registry.borrow_mut();
             let acq = reg.get_or_create(info, mode, history, unix_now());
-            reg.mark_connected(acq.id, unix_now());
             if let Some(h) = reg.get_mut(acq.id) {
                 h.is_localhost = true;
                 h.created_seq = unix_now_us() as u64;
+                h.health =
+                    crate::config::HealthSetting::from(config.health.enabled && mode != crate::hosts::MemoryMode::None);
             }
+            reg.mark_connected(acq.id, unix_now());
         }
         let summary = summary_of(&shard, &local_guid);
         shard.publish(&local_guid, summary).await;
     }
+    glommio::spawn_local(orphans::run(shard.clone())).detach();
     for fd in fds {
         // SAFETY: `fd` is a dup of a bound, listening, non-blocking socket owned by us.
         let listener = unsafe { TcpListener::from_raw_fd(fd) };

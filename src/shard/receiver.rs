@@ -13,6 +13,7 @@ use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
 use std::os::fd::AsRawFd;
 
+use crate::config::HealthSetting;
 use crate::hosts::apply::ReceiverSession;
 use crate::hosts::HostInfo;
 use crate::stream::command::parse_line;
@@ -22,6 +23,7 @@ use crate::stream::version;
 
 use super::admission::{Admitted, Rejection};
 use super::conn::reject;
+use super::forward;
 use super::state::{ReceiverHandle, Shard};
 use super::{client_ip, summary_of, unix_now, unix_now_us};
 
@@ -121,6 +123,7 @@ pub async fn run(
                 // Creation time orders hosts across shards (API host lists).
                 h.created_seq = unix_now_us() as u64;
             }
+            h.health = settings.health;
         }
         reg.mark_connected(acq.id, now);
         (acq.id, acq.created, acq.renamed_from)
@@ -170,6 +173,15 @@ pub async fn run(
         .insert(guid.clone(), ReceiverHandle { last_rx: last_rx.clone(), fd: stream.as_raw_fd(), generation });
     let summary = summary_of(&shard, &guid);
     shard.publish(&guid, summary).await;
+    if settings.health != HealthSetting::No && settings.postpone_alarms_secs > 0 {
+        crate::info!(
+            "[{hostname}]: Postponing health checks for {} seconds, because it was just connected.",
+            settings.postpone_alarms_secs
+        );
+    }
+    // A proxy forwards the host upstream under its own identity (spec §7).
+    let proxy = cfg.stream.proxy_settings(&adm.api_key, req.machine_guid.as_deref().unwrap_or_default());
+    let mut tap = forward::proxy_tap(&shard, &guid, &hostname, &proxy);
 
     let mut session = ReceiverSession::new(version, format!("{ip}:{port}"), update_every);
     let mut lines = LineBuffer::with_initial(&early);
@@ -201,6 +213,9 @@ pub async fn run(
                                     break 'session format!("{e} (line: '{}')", String::from_utf8_lossy(line));
                                 }
                             }
+                            if let Some(t) = tap.as_mut() {
+                                t.line(line);
+                            }
                         }
                     }
                     Err(e) => break 'session format!("{e} (line: '{}')", String::from_utf8_lossy(line)),
@@ -225,6 +240,10 @@ pub async fn run(
         }
     };
 
+    if let Some(mut t) = tap.take() {
+        // An unfinished collection is not forwarded; the sender drains and stops.
+        t.finish();
+    }
     let now = unix_now();
     crate::error!(
         "STREAM {hostname} [receive from [{ip}]:{port}]: disconnected (completed {} updates): {reason}",

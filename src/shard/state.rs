@@ -12,6 +12,7 @@ use glommio::channels::local_channel::{self, LocalSender};
 
 use crate::config::Config;
 use crate::hosts::HostRegistry;
+use crate::sender::Upstream;
 use crate::web::{HostSummary, Response};
 
 use super::messages::Msg;
@@ -77,6 +78,8 @@ pub struct Shard {
     pub next_id: Cell<u64>,
     /// Shard 0 only: unix seconds of the last accepted stream (S11).
     pub rate_last_accepted: Cell<i64>,
+    /// Senders of this shard's hosts, by machine GUID (see `forward`).
+    pub upstreams: RefCell<HashMap<String, Rc<Upstream>>>,
 }
 
 impl Shard {
