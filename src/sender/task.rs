@@ -33,7 +33,7 @@ use super::batch::{self, ChartFilter};
 use super::definitions::host_metadata;
 use super::destination::{parse_list, Destination};
 use super::handshake::{handshake, request_for, within};
-use super::upstream::{LinkState, Upstream};
+use super::upstream::{HostTap, LinkState, Upstream};
 
 /// Bytes gathered for one write.
 const BATCH_BYTES: usize = 64 * 1024;
@@ -61,15 +61,23 @@ pub struct SenderSettings {
     pub update_every: u32,
 }
 
-/// Starts the sender of host `guid` on this shard; feed it through
-/// [`Upstream::attach`].
-pub fn spawn<M: HostModel + 'static>(model: M, guid: &str, hostname: &str, settings: SenderSettings) -> Rc<Upstream> {
+/// Starts the sender of host `guid` on this shard, with its first data source attached
+/// (the returned tap; more attach through [`Upstream::attach`]). The source is attached
+/// before the task starts: glommio may run a spawned task at once, and a sender without
+/// a source stops.
+pub fn spawn<M: HostModel + 'static>(
+    model: M,
+    guid: &str,
+    hostname: &str,
+    settings: SenderSettings,
+) -> (Rc<Upstream>, HostTap) {
     let (tx, rx) = local_channel::new_bounded(1);
     let buffer = usize::try_from(settings.buffer_size_bytes).unwrap_or(usize::MAX);
     let up = Rc::new(Upstream::new(guid.to_string(), hostname.to_string(), buffer, tx));
+    let tap = up.attach();
     crate::info!("STREAM {hostname} [send]: sender created (destination '{}').", settings.destination);
     glommio::spawn_local(run(model, up.clone(), rx, settings)).detach();
-    up
+    (up, tap)
 }
 
 /// The usable destinations; refused entries are logged once.

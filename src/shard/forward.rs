@@ -12,7 +12,7 @@ use std::rc::Rc;
 
 use crate::config::ProxySettings;
 use crate::hosts::Host;
-use crate::sender::{self, HostModel, HostTap, SenderSettings, Upstream};
+use crate::sender::{self, HostModel, HostTap, SenderSettings};
 
 use super::state::Shard;
 
@@ -28,14 +28,14 @@ impl HostModel for ShardHosts {
     }
 }
 
-/// The live sender of `guid`, or a new one with `settings`.
-fn upstream(shard: &Rc<Shard>, guid: &str, hostname: &str, settings: impl FnOnce() -> SenderSettings) -> Rc<Upstream> {
+/// A tap on the live sender of `guid`, or on a new one with `settings`.
+fn attach(shard: &Rc<Shard>, guid: &str, hostname: &str, settings: impl FnOnce() -> SenderSettings) -> HostTap {
     if let Some(up) = shard.upstreams.borrow().get(guid).filter(|u| !u.is_stopped()) {
-        return up.clone();
+        return up.attach();
     }
-    let up = sender::spawn(ShardHosts(shard.clone()), guid, hostname, settings());
-    shard.upstreams.borrow_mut().insert(guid.to_string(), up.clone());
-    up
+    let (up, tap) = sender::spawn(ShardHosts(shard.clone()), guid, hostname, settings());
+    shard.upstreams.borrow_mut().insert(guid.to_string(), up);
+    tap
 }
 
 /// A receiver's tap for a host received from a child, when its proxy settings forward
@@ -44,7 +44,7 @@ pub fn proxy_tap(shard: &Rc<Shard>, guid: &str, hostname: &str, proxy: &ProxySet
     if !proxy.active() {
         return None;
     }
-    Some(upstream(shard, guid, hostname, || SenderSettings::for_proxy(&shard.config, proxy)).attach())
+    Some(attach(shard, guid, hostname, || SenderSettings::for_proxy(&shard.config, proxy)))
 }
 
 /// The tap for this node's own host, on the shard that owns it, when `[stream] enabled =
@@ -56,7 +56,7 @@ pub fn localhost_tap(shard: &Rc<Shard>) -> Option<HostTap> {
         return None;
     }
     let hostname = cfg.global.hostname.clone();
-    Some(upstream(shard, &shard.local_guid.clone(), &hostname, || SenderSettings::for_localhost(cfg)).attach())
+    Some(attach(shard, &shard.local_guid.clone(), &hostname, || SenderSettings::for_localhost(cfg)))
 }
 
 /// Stops and forgets the sender of a removed host.

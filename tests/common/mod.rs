@@ -3,6 +3,8 @@
 //! over real sockets.
 #![allow(dead_code)]
 
+pub mod relay;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -72,6 +74,18 @@ impl Parent {
     }
 
     pub fn start_with(dir: TempDir, cores: usize, extra: &[&str]) -> Parent {
+        let p = Self::spawn(dir, cores, extra);
+        p.wait_http_ready();
+        p
+    }
+
+    /// Starts strata and returns once it listens, without waiting for its API (a node
+    /// with `memory mode = none` serves no API for its own host).
+    pub fn start_headless(dir: TempDir, cores: usize, extra: &[&str]) -> Parent {
+        Self::spawn(dir, cores, extra)
+    }
+
+    fn spawn(dir: TempDir, cores: usize, extra: &[&str]) -> Parent {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
         cmd.arg("--config-dir")
             .arg(&dir.0)
@@ -110,9 +124,7 @@ impl Parent {
                 panic!("strata did not start; logs: {:#?}", logs.lock().unwrap());
             }
         };
-        let p = Parent { child, addr, logs, dir };
-        p.wait_http_ready();
-        p
+        Parent { child, addr, logs, dir }
     }
 
     fn wait_http_ready(&self) {
