@@ -252,3 +252,38 @@ fn orphan_hosts_are_removed_on_a_timer() {
     assert!(mirrored(&p, "strata-test-parent").is_some(), "localhost is kept");
     drop(staying);
 }
+
+/// Forwarding follows the stream.conf sections (spec §6): the API key's `default proxy
+/// …` values forward its hosts (here with `[stream]` itself disabled, to another API key),
+/// and a machine GUID section's `proxy enabled = no` keeps one host local.
+#[test]
+fn forwarding_follows_the_api_key_and_machine_guid_sections() {
+    const KEY2: &str = "22222222-2222-3333-4444-555555555555";
+    let b = Parent::start(config_dir("", &format!("[{KEY2}]\n    enabled = yes\n")), 1);
+    let local_guid = "bbbbbbbb-0000-0000-0000-000000000008";
+    let conf = format!(
+        "[{KEY}]\n    enabled = yes\n    default proxy enabled = yes\n    default proxy destination = {}\n    default proxy api key = {KEY2}\n[{local_guid}]\n    proxy enabled = no\n",
+        b.addr
+    );
+    let a = Parent::start(config_dir("", &conf), 2);
+    let fwd = FakeChild::start(
+        a.addr,
+        "fake-forwarded",
+        "bbbbbbbb-0000-0000-0000-000000000007",
+        1,
+        Duration::from_millis(300),
+        u64::MAX,
+    );
+    let kept = FakeChild::start(a.addr, "fake-kept", local_guid, 1, Duration::from_millis(300), u64::MAX);
+    wait_for("the forwarded host's values at B", Duration::from_secs(20), || {
+        values(&b, "fake-forwarded", "fake.load", "d0", 10).first().copied().filter(|v| *v > 0.0)
+    });
+    b.wait_log(&["'CONNECTED' host 'fake-forwarded'", &format!("api key '{KEY2}'")], Duration::from_secs(5));
+    wait_for("the kept host's values at A", Duration::from_secs(10), || {
+        values(&a, "fake-kept", "fake.load", "d0", 10).first().copied().filter(|v| *v > 0.0)
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(mirrored(&b, "fake-kept").is_none(), "a host with proxy enabled = no was forwarded");
+    assert!(!a.has_log(&["STREAM fake-kept [send]"]), "a sender was started for it");
+    drop((fwd, kept));
+}
