@@ -189,6 +189,8 @@ fn a_stalled_parent_delays_no_other_host() {
         Duration::from_millis(250),
         u64::MAX,
     );
+    // ~10 MB at once: more than the kernel buffers of the stalled link can take (Linux's
+    // default tcp_wmem maximum is 4 MiB), so the sender's own 100 kB bound must drop.
     const BURST: u64 = 30_000;
     let stalled = FakeChild::start(a.addr, "fake-stalled", stalled_guid, 20, Duration::ZERO, BURST);
     let started = Instant::now();

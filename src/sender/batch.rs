@@ -258,4 +258,93 @@ mod tests {
         let mut none = ChartFilter::new("");
         assert!(!none.matches(0, &h.charts[0]));
     }
+
+    struct IntoQueue(SendQueue, i64);
+
+    impl crate::sender::tap::Sink for IntoQueue {
+        fn push_block(&mut self, block: Vec<u8>) {
+            self.1 += 1_000_000;
+            self.0.push(Block { data: block, at_us: self.1 });
+        }
+        fn meta_changed(&mut self) {}
+    }
+
+    /// A real child's 80-second capture goes through the whole forwarding path (model,
+    /// tap, queue, re-encoding) and a parent applying the output gets every collection
+    /// with the same values. Prints the throughput of tap + fill.
+    #[test]
+    fn a_real_capture_is_forwarded_whole() {
+        let path = crate::stream::request::fixtures_dir().join("netdata-1.37.1-child-v1-80s.stream");
+        let stream = std::fs::read(path).unwrap();
+        let mut src = host();
+        src.charts.clear();
+        src.chart_index.clear();
+        src.chart_names.clear();
+        let mut rs = ReceiverSession::new(4, "1.2.3.4:5", 1);
+        let mut tap = crate::sender::tap::LineTap::new(IntoQueue(SendQueue::new(usize::MAX), 0));
+        let (mut lines, mut sets) = (0u64, Vec::new());
+        let started = std::time::Instant::now();
+        let mut tap_time = std::time::Duration::ZERO;
+        // The parent's clock: one second per collection cycle of the capture.
+        let mut now_us = 1_700_000_000_000_000i64;
+        for line in stream.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let cmd = parse_line(line, 4).unwrap().command.unwrap();
+            match cmd {
+                Command::Set { value: Some(v), .. } => sets.push(v),
+                Command::Begin { chart: b"system.cpu", .. } => now_us += 1_000_000,
+                _ => {}
+            }
+            rs.apply(&mut src, cmd, now_us).unwrap();
+            let t = std::time::Instant::now();
+            tap.line(line);
+            tap_time += t.elapsed();
+            lines += 1;
+        }
+        let mut queue = std::mem::replace(&mut tap.sink_mut().0, SendQueue::new(1));
+        let blocks = queue.len() as u64;
+        let collected: std::collections::BTreeSet<&[u8]> = stream
+            .split(|&b| b == b'\n')
+            .filter_map(|l| match parse_line(l, 4).ok()?.command? {
+                Command::Begin { chart, .. } => Some(chart),
+                _ => None,
+            })
+            .collect();
+        let mut session = Session::new(4, 60);
+        let mut filter = ChartFilter::new("*");
+        let mut out = Vec::new();
+        let t = std::time::Instant::now();
+        let f = fill(&mut out, &mut src, &mut queue, &mut session, &mut filter, usize::MAX);
+        let fill_time = t.elapsed();
+        assert_eq!((f.blocks, f.unknown, f.filtered), (blocks, 0, 0));
+        assert_eq!(f.definitions, collected.len() as u64, "one definition per collected chart");
+
+        let mut dst = host();
+        dst.charts.clear();
+        dst.chart_index.clear();
+        dst.chart_names.clear();
+        let mut ds = ReceiverSession::new(4, "1.2.3.4:5", 1);
+        let mut got = Vec::new();
+        for line in out.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let cmd = parse_line(line, 4).unwrap().command.unwrap();
+            match cmd {
+                Command::Set { value: Some(v), .. } => got.push(v),
+                Command::Begin { chart: b"system.cpu", .. } => now_us += 1_000_000,
+                _ => {}
+            }
+            ds.apply(&mut dst, cmd, now_us).unwrap();
+        }
+        assert_eq!(ds.completed_updates, rs.completed_updates);
+        assert_eq!(got, sets, "every collected value, in order");
+        assert_eq!(dst.charts.len(), src.charts.len());
+        let secs = (tap_time + fill_time).as_secs_f64();
+        eprintln!(
+            "forwarding path: {lines} lines ({} bytes in, {} bytes out): tap {:.1} ms + fill {:.1} ms = {:.0} lines/s (whole test {:.0} ms)",
+            stream.len(),
+            out.len(),
+            tap_time.as_secs_f64() * 1e3,
+            fill_time.as_secs_f64() * 1e3,
+            lines as f64 / secs,
+            started.elapsed().as_secs_f64() * 1e3
+        );
+    }
 }

@@ -42,6 +42,10 @@ impl<S: Sink> LineTap<S> {
         &self.sink
     }
 
+    pub fn sink_mut(&mut self) -> &mut S {
+        &mut self.sink
+    }
+
     fn abandon(&mut self) {
         if self.in_block {
             self.abandoned += 1;
