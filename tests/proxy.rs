@@ -86,13 +86,15 @@ fn a_capture_flows_through_a_chain_of_proxies() {
 
 /// Destinations are tried in order: one that refuses connections and one that denies the
 /// API key are skipped (the second is postponed), a `:SSL` one is refused with a log
-/// line, and the host lands on the next working parent.
+/// line, and the host lands on the next working parent (given by name).
 #[test]
 fn fails_over_to_the_next_destination() {
     let b = Parent::start(config_dir("", &default_stream_conf()), 1);
     let dead = free_port();
     let denier = FakeParent::start(b"You are not permitted to access this. Check the logs for more info.", false);
-    let destination = format!("127.0.0.1:{dead} 127.0.0.1:1:SSL, tcp:{} 127.0.0.1:{}", denier.addr, b.addr.port());
+    // The working parent is named (resolved off the shard; `localhost` may give ::1 first,
+    // where nothing listens, and then 127.0.0.1).
+    let destination = format!("127.0.0.1:{dead} 127.0.0.1:1:SSL, tcp:{} localhost:{}", denier.addr, b.addr.port());
     let a = start_proxy(&destination, "ram", "", 1);
     let _child = FakeChild::start(
         a.addr,
@@ -116,7 +118,7 @@ fn fails_over_to_the_next_destination() {
         )],
         Duration::from_secs(5),
     );
-    a.wait_log(&[&format!("[send to 127.0.0.1:{}]: established link", b.addr.port())], Duration::from_secs(5));
+    a.wait_log(&[&format!("[send to localhost:{}]: established link", b.addr.port())], Duration::from_secs(5));
     assert_eq!(denier.connections.load(Ordering::Relaxed), 1, "a denied destination is postponed, not retried at once");
 }
 
