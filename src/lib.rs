@@ -4,14 +4,17 @@
 //! version negotiation, encoder), `pattern` (Netdata simple patterns), `config`
 //! (netdata.conf / stream.conf), `hosts` (per-shard host registry and the collected →
 //! stored value algorithm), `shard` (glommio executors, listeners, receivers, cross-shard
-//! messages), `tls` (rustls server and client configurations, the per-port TLS policy),
-//! `web` (the HTTP API), `log` (error and access logs in Netdata's shapes).
+//! messages, orphan cleanup, upstream forwarding), `sender` (streaming a host upstream:
+//! queue, handshake, definitions, reconnects), `tls` (rustls server and client
+//! configurations, the per-port TLS policy), `web` (the HTTP API), `log` (error and access
+//! logs in Netdata's shapes).
 
 pub mod config;
 pub mod hosts;
 pub mod localhost;
 pub mod log;
 pub mod pattern;
+pub mod sender;
 pub mod shard;
 pub mod stream;
 pub mod tls;

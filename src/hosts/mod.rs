@@ -10,6 +10,7 @@
 
 pub mod apply;
 pub mod collect;
+pub mod files;
 mod model;
 pub mod names;
 pub mod registry;
@@ -19,6 +20,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use strata_storage::{ChartStore, Engine};
+
+use crate::config::HealthSetting;
 
 pub use apply::{ReceiverSession, SessionError, SessionWarning};
 pub use registry::{Acquired, HostId, HostRegistry, RegistryStats};
@@ -170,6 +173,11 @@ pub struct Host {
     pub created_seq: u64,
     /// `true` for the parent's own host.
     pub is_localhost: bool,
+    /// `health enabled by default` / `health enabled` as configured for this host.
+    pub health: HealthSetting,
+    /// Whether alarms are evaluated now: `yes` always, `no` never, `auto` while a child
+    /// is connected (REC-13: on at every connect, off at every disconnect).
+    pub health_enabled: bool,
 }
 
 /// One chart of a host.

@@ -8,6 +8,8 @@ use std::collections::HashMap;
 
 use strata_storage::{ChartStore, StoreError};
 
+use crate::config::HealthSetting;
+
 use super::names::{sanitize_name, split_type_id};
 use super::{collect, Algorithm, Chart, ChartType, Dimension, Host, HostInfo, IdMap, MemoryMode};
 
@@ -31,7 +33,18 @@ impl Host {
             disconnected_at: 0,
             created_seq: 0,
             is_localhost: false,
+            health: HealthSetting::Auto,
+            health_enabled: false,
         }
+    }
+
+    /// Re-evaluates [`Host::health_enabled`] from the setting and the connection state.
+    pub fn update_health(&mut self) {
+        self.health_enabled = match self.health {
+            HealthSetting::Yes => true,
+            HealthSetting::No => false,
+            HealthSetting::Auto => self.connected,
+        };
     }
 
     /// Index of a chart by its full `type.id`.

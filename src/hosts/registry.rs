@@ -122,24 +122,43 @@ impl HostRegistry {
         Acquired { id, created: true, renamed_from: None }
     }
 
-    /// Marks a host connected at `now_s`; `false` if it does not exist.
+    /// Marks a host connected at `now_s` (health `auto` turns on); `false` if it does
+    /// not exist.
     pub fn mark_connected(&mut self, id: HostId, now_s: i64) -> bool {
         self.get_mut(id)
             .map(|h| {
                 h.connected = true;
                 h.connected_at = now_s;
+                h.update_health();
             })
             .is_some()
     }
 
-    /// Marks a host disconnected (orphan) at `now_s`; `false` if it does not exist.
+    /// Marks a host disconnected (orphan) at `now_s` (health `auto` turns off); `false`
+    /// if it does not exist.
     pub fn mark_disconnected(&mut self, id: HostId, now_s: i64) -> bool {
         self.get_mut(id)
             .map(|h| {
                 h.connected = false;
                 h.disconnected_at = now_s;
+                h.update_health();
             })
             .is_some()
+    }
+
+    /// Orphans to remove at `now_s`: hosts other than localhost whose child has been
+    /// gone for more than `after_s` seconds (Netdata 1.37.1's condition: no receiver,
+    /// disconnected, disconnect time set and older than the limit).
+    pub fn orphans(&self, now_s: i64, after_s: i64) -> Vec<HostId> {
+        self.iter()
+            .filter(|(_, h)| {
+                !h.is_localhost
+                    && !h.connected
+                    && h.disconnected_at > 0
+                    && h.disconnected_at.saturating_add(after_s) < now_s
+            })
+            .map(|(id, _)| id)
+            .collect()
     }
 
     /// Removes a host (orphan cleanup); its id then reads as absent forever.
@@ -229,6 +248,35 @@ mod tests {
         let b = r.get_or_create(info(G2, "child2"), MemoryMode::Ram, 100, 1).id;
         assert_eq!((r.get(a).unwrap().memory_mode, r.get(a).unwrap().engine.is_some()), (MemoryMode::DbEngine, true));
         assert!(r.get(b).unwrap().engine.is_none());
+    }
+
+    #[test]
+    fn orphans_and_health_follow_the_connection() {
+        use crate::config::HealthSetting;
+        let mut r = HostRegistry::new();
+        let a = r.get_or_create(info(G1, "child1"), MemoryMode::Ram, 100, 10).id;
+        let b = r.get_or_create(info(G2, "child2"), MemoryMode::Ram, 100, 10).id;
+        let l = r.get_or_create(info("aaaaaaaa-0000-0000-0000-00000000000f", "me"), MemoryMode::Ram, 100, 10).id;
+        r.get_mut(l).unwrap().is_localhost = true;
+        r.get_mut(a).unwrap().health = HealthSetting::Auto;
+        r.get_mut(b).unwrap().health = HealthSetting::Yes;
+        r.mark_connected(a, 11);
+        r.mark_connected(b, 11);
+        assert!(r.get(a).unwrap().health_enabled && r.get(b).unwrap().health_enabled);
+        assert_eq!(r.orphans(10_000, 5), Vec::<HostId>::new(), "connected hosts and localhost stay");
+        r.mark_disconnected(a, 20);
+        r.mark_disconnected(b, 22);
+        assert!(!r.get(a).unwrap().health_enabled, "auto: off while the child is away");
+        assert!(r.get(b).unwrap().health_enabled, "yes: always on");
+        assert_eq!(r.orphans(25, 5), Vec::<HostId>::new(), "not yet more than 5 s");
+        assert_eq!(r.orphans(26, 5), vec![a]);
+        assert_eq!(r.orphans(28, 5), vec![a, b]);
+        r.mark_connected(a, 27);
+        assert!(r.get(a).unwrap().health_enabled, "auto: on again at every connect");
+        assert_eq!(r.orphans(28, 5), vec![b]);
+        r.get_mut(b).unwrap().health = HealthSetting::No;
+        r.mark_connected(b, 29);
+        assert!(!r.get(b).unwrap().health_enabled);
     }
 
     #[test]

@@ -10,7 +10,9 @@
 pub mod admission;
 pub mod conn;
 pub mod dbengine;
+pub mod forward;
 pub mod messages;
+pub mod orphans;
 pub mod owner;
 pub mod receiver;
 pub mod shutdown;
@@ -248,6 +250,7 @@ async fn shard_main(
         stopping: Cell::new(false),
         shutdown_hooks: RefCell::new(Vec::new()),
         tls,
+        upstreams: RefCell::new(HashMap::new()),
     });
     shard.on_shutdown(shutdown::storage_hook());
     if let Some(mut r) = receivers {
@@ -268,16 +271,19 @@ async fn shard_main(
         {
             let mut reg = shard.registry.borrow_mut();
             let acq = reg.get_or_create(info, mode, history, unix_now());
-            reg.mark_connected(acq.id, unix_now());
             if let Some(h) = reg.get_mut(acq.id) {
                 h.files_dir = mode.has_files().then(|| config.directories.cache.join(&h.info.machine_guid));
                 h.is_localhost = true;
                 h.created_seq = unix_now_us() as u64;
+                h.health =
+                    crate::config::HealthSetting::from(config.health.enabled && mode != crate::hosts::MemoryMode::None);
             }
+            reg.mark_connected(acq.id, unix_now());
         }
         let summary = summary_of(&shard, &local_guid);
         shard.publish(&local_guid, summary).await;
     }
+    glommio::spawn_local(orphans::run(shard.clone())).detach();
     let mut accepts = Vec::new();
     for (fd, ssl) in fds {
         // SAFETY: `fd` is a dup of a bound, listening, non-blocking socket owned by us.

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 
+use crate::config::HealthSetting;
 use crate::hosts::apply::ReceiverSession;
 use crate::hosts::{HostInfo, MemoryMode};
 use crate::stream::command::parse_line;
@@ -21,6 +22,7 @@ use crate::stream::version;
 
 use super::admission::{Admitted, Rejection};
 use super::conn::reject;
+use super::forward;
 use super::state::{ReceiverHandle, Shard};
 use super::transport::Conn;
 use super::{client_ip, summary_of, unix_now, unix_now_us};
@@ -127,6 +129,7 @@ pub async fn run(
                     h.files_dir = Some(cfg.directories.cache.join(&h.info.machine_guid));
                 }
             }
+            h.health = settings.health;
         }
         reg.mark_connected(acq.id, now);
         let uses_engine = reg.get(acq.id).is_some_and(|h| h.memory_mode == MemoryMode::DbEngine);
@@ -177,6 +180,15 @@ pub async fn run(
         .insert(guid.clone(), ReceiverHandle { last_rx: last_rx.clone(), fd: stream.raw_fd(), generation });
     let summary = summary_of(&shard, &guid);
     shard.publish(&guid, summary).await;
+    if settings.health != HealthSetting::No && settings.postpone_alarms_secs > 0 {
+        crate::info!(
+            "[{hostname}]: Postponing health checks for {} seconds, because it was just connected.",
+            settings.postpone_alarms_secs
+        );
+    }
+    // A proxy forwards the host upstream under its own identity (spec §7).
+    let proxy = cfg.stream.proxy_settings(&adm.api_key, req.machine_guid.as_deref().unwrap_or_default());
+    let mut tap = forward::proxy_tap(&shard, &guid, &hostname, &proxy);
 
     let mut session = ReceiverSession::new(version, format!("{ip}:{port}"), update_every);
     let mut lines = LineBuffer::with_initial(&early);
@@ -207,6 +219,9 @@ pub async fn run(
                                 Err(e) => {
                                     break 'session format!("{e} (line: '{}')", String::from_utf8_lossy(line));
                                 }
+                            }
+                            if let Some(t) = tap.as_mut() {
+                                t.line(line);
                             }
                         }
                     }
@@ -239,6 +254,10 @@ pub async fn run(
         }
     };
 
+    if let Some(mut t) = tap.take() {
+        // An unfinished collection is not forwarded; the sender drains and stops.
+        t.finish();
+    }
     // A TLS child gets a close_notify; a plain one a FIN.
     let _ = glommio::timer::timeout(Duration::from_secs(5), async { stream.close().await.map_err(Into::into) }).await;
     let now = unix_now();

@@ -13,6 +13,7 @@ use strata_storage::dbengine::{Engine, EngineStats};
 
 use crate::config::Config;
 use crate::hosts::HostRegistry;
+use crate::sender::Upstream;
 use crate::web::{HostSummary, Response};
 
 use super::messages::Msg;
@@ -89,6 +90,8 @@ pub struct Shard {
     /// The TLS server configuration (`None` = TLS off); this shard's own copy, with its
     /// own session cache.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Senders of this shard's hosts, by machine GUID (see `forward`).
+    pub upstreams: RefCell<HashMap<String, Rc<Upstream>>>,
 }
 
 impl Shard {

@@ -164,6 +164,8 @@ pub fn host_with_charts() -> Host {
         disconnected_at: 0,
         created_seq: 0,
         is_localhost: true,
+        health: crate::config::HealthSetting::Yes,
+        health_enabled: true,
     };
 
     let rows: Vec<Vec<Option<f64>>> = (0..10)

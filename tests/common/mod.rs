@@ -3,6 +3,8 @@
 //! over real sockets.
 #![allow(dead_code)]
 
+pub mod relay;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -81,6 +83,18 @@ impl Parent {
     }
 
     pub fn start_with(dir: TempDir, cores: usize, extra: &[&str]) -> Parent {
+        let p = Self::spawn(dir, cores, extra);
+        p.wait_http_ready();
+        p
+    }
+
+    /// Starts strata and returns once it listens, without waiting for its API (a node
+    /// with `memory mode = none` serves no API for its own host).
+    pub fn start_headless(dir: TempDir, cores: usize, extra: &[&str]) -> Parent {
+        Self::spawn(dir, cores, extra)
+    }
+
+    fn spawn(dir: TempDir, cores: usize, extra: &[&str]) -> Parent {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
         cmd.arg("--config-dir")
             .arg(&dir.0)
@@ -119,9 +133,7 @@ impl Parent {
                 panic!("strata did not start; logs: {:#?}", logs.lock().unwrap());
             }
         };
-        let p = Parent { child, addr, logs, dir };
-        p.wait_http_ready();
-        p
+        Parent { child, addr, logs, dir }
     }
 
     fn wait_http_ready(&self) {
@@ -224,7 +236,8 @@ impl Drop for Parent {
 pub fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
     s.set_read_timeout(Some(Duration::from_secs(20)))?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")?;
+    // One write: Netdata 1.37's web server mishandles a request head split over segments.
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())?;
     let mut raw = Vec::new();
     s.read_to_end(&mut raw)?;
     let text = String::from_utf8_lossy(&raw).to_string();
