@@ -8,6 +8,7 @@
 
 pub mod admission;
 pub mod conn;
+pub mod ingest;
 pub mod messages;
 pub mod owner;
 pub mod receiver;
@@ -197,6 +198,7 @@ async fn shard_main(
         pending: RefCell::new(HashMap::new()),
         next_id: Cell::new(0),
         rate_last_accepted: Cell::new(0),
+        taps: RefCell::new(ingest::LineTaps::default()),
     });
     if let Some(mut r) = receivers {
         for (_, rx) in r.streams() {

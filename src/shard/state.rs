@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::hosts::HostRegistry;
 use crate::web::{HostSummary, Response};
 
+use super::ingest::LineTaps;
 use super::messages::Msg;
 use super::owner::owner_of;
 
@@ -77,6 +78,8 @@ pub struct Shard {
     pub next_id: Cell<u64>,
     /// Shard 0 only: unix seconds of the last accepted stream (S11).
     pub rate_last_accepted: Cell<i64>,
+    /// Line taps of this shard's hosts (see `ingest`).
+    pub taps: RefCell<LineTaps>,
 }
 
 impl Shard {
