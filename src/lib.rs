@@ -6,6 +6,7 @@
 //! stored value algorithm), `shard` (glommio executors, listeners, receivers, cross-shard
 //! messages), `web` (the HTTP API), `log` (error and access logs in Netdata's shapes).
 
+pub mod collectors;
 pub mod config;
 pub mod hosts;
 pub mod localhost;

@@ -255,9 +255,9 @@ mod tests {
     fn taps_get_whole_blocks_only() {
         let mut h = host();
         let mut src = LineSource::new("p", ReceiverSession::new(4, "p", 1), true);
-        run(&mut src, &mut h, b"CHART a.b\nDIMENSION x\nBEGIN a.b 0\nSET x = 1\n");
+        assert_eq!(run(&mut src, &mut h, b"CHART a.b\nDIMENSION x\nBEGIN a.b 0\nSET x = 1\n").0, Ok(()));
         assert_eq!(src.tap_ready, 0, "the definition is still open (CHART sets the current chart)");
-        run(&mut src, &mut h, b"END\nBEGIN a.b 0\n");
+        assert_eq!(run(&mut src, &mut h, b"END\nBEGIN a.b 0\n").0, Ok(()));
         assert_eq!(&src.tapped[..src.tap_ready], b"CHART a.b\nDIMENSION x\nBEGIN a.b 0\nSET x = 1\nEND\n");
         assert_eq!(src.tapped.len(), src.tap_ready + b"BEGIN a.b 0\n".len());
     }
