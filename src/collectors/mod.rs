@@ -9,5 +9,7 @@
 
 pub mod emit;
 pub mod heartbeat;
+pub mod local;
+pub mod plugins;
 pub mod procfs;
 pub mod spec;

@@ -25,11 +25,24 @@
 
 use std::rc::Rc;
 
-use crate::hosts::{Host, HostId, ReceiverSession};
-use crate::stream::command::{parse_line, Command};
-use crate::stream::lines::LineBuffer;
+use crate::hosts::{Host, HostId, ReceiverSession, SessionError};
+use crate::stream::command::{parse_line, Command, ProtocolError};
+use crate::stream::lines::{LineBuffer, LineTooLong};
 
 use super::state::Shard;
+
+/// Why a source had to stop (FATAL). The offending line is shown lossily.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IngestError {
+    #[error("{0} (line: '{1}')")]
+    Protocol(ProtocolError, String),
+    #[error("{0} (line: '{1}')")]
+    Session(SessionError, String),
+    #[error("{0}")]
+    LineTooLong(LineTooLong),
+    #[error("host removed")]
+    HostGone,
+}
 
 /// One batch of protocol lines applied to a host.
 #[derive(Debug, Clone, Copy)]
@@ -129,23 +142,24 @@ impl LineSource {
 
 /// Applies every complete line buffered in `src` to `host` at wall clock `now_us`.
 /// Warnings are passed to `warn`. When `tap` is set, applied lines are kept for the
-/// taps (see the module documentation). `Err` is FATAL: the reason, with the line.
+/// taps (see the module documentation). `Err` is FATAL.
 pub fn apply_buffered(
     src: &mut LineSource,
     host: &mut Host,
     now_us: i64,
     tap: bool,
     warn: &mut dyn FnMut(String),
-) -> Result<(), String> {
+) -> Result<(), IngestError> {
+    let show = |line: &[u8]| String::from_utf8_lossy(&line[..line.len().min(512)]).into_owned();
     loop {
         let line = match src.lines.next_line() {
             Ok(Some(l)) => l,
             Ok(None) => return Ok(()),
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(IngestError::LineTooLong(e)),
         };
         let parsed = match parse_line(line, src.session.version) {
             Ok(p) => p,
-            Err(e) => return Err(format!("{e} (line: '{}')", String::from_utf8_lossy(line))),
+            Err(e) => return Err(IngestError::Protocol(e, show(line))),
         };
         if let Some(w) = parsed.warning {
             warn(w.to_string());
@@ -159,7 +173,7 @@ pub fn apply_buffered(
             match src.session.apply(host, cmd, now_us) {
                 Ok(None) => {}
                 Ok(Some(w)) => warn(w.to_string()),
-                Err(e) => return Err(format!("{e} (line: '{}')", String::from_utf8_lossy(line))),
+                Err(e) => return Err(IngestError::Session(e, show(line))),
             }
         }
         if tap {
@@ -181,14 +195,14 @@ pub fn ingest(
     guid: &str,
     src: &mut LineSource,
     log_prefix: &str,
-) -> Result<(), String> {
+) -> Result<(), IngestError> {
     let tap = shard.taps.borrow().wanted(guid);
     let result = {
         let now_us = super::unix_now_us();
         let mut reg = shard.registry.borrow_mut();
         match reg.get_mut(host_id) {
             Some(host) => apply_buffered(src, host, now_us, tap, &mut |w| crate::error!("{log_prefix}: {w}")),
-            None => Err("host removed".into()),
+            None => Err(IngestError::HostGone),
         }
     };
     if tap {
@@ -230,7 +244,7 @@ mod tests {
 
     const T0: i64 = 1_700_000_000_000_000;
 
-    fn run(src: &mut LineSource, h: &mut Host, bytes: &[u8]) -> (Result<(), String>, Vec<String>) {
+    fn run(src: &mut LineSource, h: &mut Host, bytes: &[u8]) -> (Result<(), IngestError>, Vec<String>) {
         src.push(bytes);
         let mut warnings = Vec::new();
         let r = apply_buffered(src, h, T0, true, &mut |w| warnings.push(w));
@@ -267,7 +281,7 @@ mod tests {
         let mut h = host();
         let mut src = LineSource::new("p", ReceiverSession::new(4, "p", 1), true);
         let (r, _) = run(&mut src, &mut h, b"CHART a.b\nDIMENSION x\nhello world\nEND\n");
-        let e = r.expect_err("garbage is FATAL");
+        let e = r.expect_err("garbage is FATAL").to_string();
         assert!(e.contains("unknown command 'hello'") && e.contains("(line: 'hello world')"), "{e}");
         assert_eq!(src.tap_ready, 0, "the open definition is never handed to taps");
     }

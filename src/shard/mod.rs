@@ -147,8 +147,9 @@ pub fn run(
     for id in 0..cores {
         let fds: Vec<RawFd> = listeners
             .iter()
-            // SAFETY: dup of a listening socket we own; each shard owns its copy.
-            .map(|(l, _)| unsafe { libc::dup(l.as_raw_fd()) })
+            // SAFETY: dup of a listening socket we own; each shard owns its copy. Close-on-
+            // exec, so that plugin processes never inherit a listening socket.
+            .map(|(l, _)| unsafe { libc::fcntl(l.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) })
             .filter(|fd| *fd >= 0)
             .collect();
         let placement = if cores <= online { Placement::Fixed(id) } else { Placement::Unbound };
@@ -226,6 +227,7 @@ async fn shard_main(
         }
         let summary = summary_of(&shard, &local_guid);
         shard.publish(&local_guid, summary).await;
+        crate::collectors::local::start(&shard);
     }
     for fd in fds {
         // SAFETY: `fd` is a dup of a bound, listening, non-blocking socket owned by us.

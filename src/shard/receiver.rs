@@ -179,7 +179,7 @@ pub async fn run(
     let reason: String = loop {
         // Apply every complete line in the buffer (no await while the host is borrowed).
         if let Err(e) = ingest(&shard, host_id, &guid, &mut source, &log_prefix) {
-            break e;
+            break e.to_string();
         }
         let claim_now = shard.registry.borrow().get(host_id).and_then(|h| h.claim_id.clone());
         if claim_now != claim {

@@ -172,13 +172,13 @@ pub fn probe(root: &Path, d: &DiskLine, mounts: &[Mount]) -> DiskFacts {
     if exists(format!("sys/block/{}", d.device)) {
         kind = DiskType::Physical;
     }
+    let has_slaves = || {
+        std::fs::read_dir(root.join(format!("sys/dev/block/{}:{}/slaves", d.major, d.minor)))
+            .is_ok_and(|mut r| r.next().is_some())
+    };
     if exists(format!("sys/dev/block/{}:{}/partition", d.major, d.minor)) {
         kind = DiskType::Partition;
-    } else if exists(format!("sys/devices/virtual/block/{}", d.device)) {
-        kind = DiskType::Virtual;
-    } else if std::fs::read_dir(root.join(format!("sys/dev/block/{}:{}/slaves", d.major, d.minor)))
-        .is_ok_and(|mut r| r.next().is_some())
-    {
+    } else if exists(format!("sys/devices/virtual/block/{}", d.device)) || has_slaves() {
         kind = DiskType::Virtual;
     }
     let found = name_from_dir(&root.join("dev/mapper"), d.major, d.minor, &d.device)
