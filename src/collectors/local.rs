@@ -50,12 +50,19 @@ async fn proc_loop(shard: Rc<Shard>, target: Target) {
     let mut plugin = ProcPlugin::new("/", |m| config.plugins.proc_module_enabled(m));
     let mut src = new_source(ue);
     let mut hb = Heartbeat::new(ue, unix_now_us());
+    let mut taps_seen = shard.taps.borrow().generation();
     loop {
         let now = unix_now_us();
         let wait = u64::try_from(hb.next_at(now) - now).unwrap_or(0);
         glommio::timer::sleep(Duration::from_micros(wait)).await;
         let now = unix_now_us();
         let dt = hb.tick(now);
+        let generation = shard.taps.borrow().generation();
+        if generation != taps_seen {
+            // A new line tap: it gets every definition too.
+            taps_seen = generation;
+            plugin.redefine_all();
+        }
         let bytes = plugin.tick(now, dt, ue);
         src.push(&bytes);
         if let Err(e) = ingest(&shard, target.host_id, &target.guid, &mut src, "PROC") {

@@ -20,8 +20,15 @@
 //! definition `CHART … DIMENSION …` is never split or interleaved. Lines of a block
 //! that never ends (the source failed) are never delivered. A source that (re)starts
 //! sends its `CHART`/`DIMENSION` definitions again before its data, as a child does
-//! after a reconnect. Taps run synchronously on the owning shard: they must not block;
-//! they may add or remove taps.
+//! after a reconnect. A tap added while sources are running starts with each source's
+//! next block; the internal collectors then define all their charts again (they watch
+//! [`LineTaps::generation`]), while definitions an external plugin or a child sent
+//! earlier are not replayed: they are in the host's charts (`hosts::Host`). Taps run
+//! synchronously on the owning shard, after the registry borrow is released: they must
+//! not block; they may add or remove taps.
+//!
+//! API: `shard.taps.borrow_mut().add(guid, Rc::new(|batch: &TapBatch| …)) -> TapId`,
+//! `shard.taps.borrow_mut().remove(id)`.
 
 use std::rc::Rc;
 
@@ -70,6 +77,15 @@ pub struct LineTaps {
     taps: Vec<(TapId, String, TapFn)>,
 }
 
+impl LineTaps {
+    /// Changes whenever a tap is added: a source that can define its charts again
+    /// (the internal collectors) does so when it sees a new value, so that a new tap
+    /// gets their definitions too.
+    pub fn generation(&self) -> u64 {
+        self.next
+    }
+}
+
 impl std::fmt::Debug for LineTaps {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LineTaps").field("taps", &self.taps.len()).finish()
@@ -116,6 +132,9 @@ pub struct LineSource {
     /// Applied lines not yet handed to taps; `tap_ready` of them end outside a block.
     tapped: Vec<u8>,
     tap_ready: usize,
+    /// Recording for taps started outside a block (a tap added in the middle of a
+    /// block starts with the next one).
+    tap_synced: bool,
 }
 
 impl LineSource {
@@ -125,7 +144,15 @@ impl LineSource {
 
     /// A source whose buffer already holds bytes (a stream's bytes after its request).
     pub fn with_buffer(name: impl Into<String>, session: ReceiverSession, lines: LineBuffer, trust: bool) -> Self {
-        LineSource { name: name.into(), session, lines, trust_durations: trust, tapped: Vec::new(), tap_ready: 0 }
+        LineSource {
+            name: name.into(),
+            session,
+            lines,
+            trust_durations: trust,
+            tapped: Vec::new(),
+            tap_ready: 0,
+            tap_synced: false,
+        }
     }
 
     /// Appends bytes produced by the source (any split, partial lines allowed).
@@ -152,6 +179,9 @@ pub fn apply_buffered(
 ) -> Result<(), IngestError> {
     let show = |line: &[u8]| String::from_utf8_lossy(&line[..line.len().min(512)]).into_owned();
     loop {
+        if tap && !src.tap_synced && src.session.current_chart().is_none() {
+            src.tap_synced = true;
+        }
         let line = match src.lines.next_line() {
             Ok(Some(l)) => l,
             Ok(None) => return Ok(()),
@@ -176,7 +206,7 @@ pub fn apply_buffered(
                 Err(e) => return Err(IngestError::Session(e, show(line))),
             }
         }
-        if tap {
+        if tap && src.tap_synced {
             src.tapped.extend_from_slice(line);
             src.tapped.push(b'\n');
             if src.session.current_chart().is_none() {
@@ -210,6 +240,7 @@ pub fn ingest(
     } else {
         src.tapped.clear();
         src.tap_ready = 0;
+        src.tap_synced = false;
     }
     result
 }
@@ -316,5 +347,71 @@ mod tests {
         assert_eq!(*seen.borrow(), 4);
         assert!(t.remove(id) && !t.remove(id));
         assert!(!t.wanted("g1"));
+    }
+
+    #[test]
+    fn taps_receive_what_a_shard_ingests() {
+        use std::cell::Cell;
+        use std::collections::HashMap;
+        use std::sync::Arc;
+
+        use crate::hosts::HostRegistry;
+        use crate::shard::state::Directory;
+
+        let guid = "aaaaaaaa-0000-0000-0000-000000000001";
+        let config = crate::config::load_from_str(("n", ""), ("s", ""), &[]).expect("config");
+        let shard = Shard {
+            id: 0,
+            shards: 1,
+            config: Arc::new(config),
+            local_guid: guid.into(),
+            registry: RefCell::new(HostRegistry::default()),
+            directory: RefCell::new(Directory::default()),
+            receivers: RefCell::new(HashMap::new()),
+            senders: None,
+            pending: RefCell::new(HashMap::new()),
+            next_id: Cell::new(0),
+            rate_last_accepted: Cell::new(0),
+            taps: RefCell::new(LineTaps::default()),
+        };
+        let info = HostInfo { machine_guid: guid.into(), ..Default::default() };
+        let id = shard.registry.borrow_mut().get_or_create(info, MemoryMode::Ram, 100, 0).id;
+        let seen: Rc<RefCell<Vec<(String, String)>>> = Rc::default();
+        let s2 = seen.clone();
+        let tap = shard.taps.borrow_mut().add(
+            guid,
+            Rc::new(move |b: &TapBatch<'_>| {
+                s2.borrow_mut().push((b.source.to_string(), String::from_utf8_lossy(b.bytes).into_owned()))
+            }),
+        );
+        let mut src = LineSource::new("test.plugin", ReceiverSession::new(4, "test.plugin", 1), true);
+        src.push(b"CHART a.b\nDIMENSION x\nBEGIN a.b 0\nSET x = 1\n");
+        assert!(ingest(&shard, id, guid, &mut src, "T").is_ok());
+        assert!(seen.borrow().is_empty(), "nothing until the block ends");
+        src.push(b"END\nBEGIN a.b 0\n");
+        assert!(ingest(&shard, id, guid, &mut src, "T").is_ok());
+        assert_eq!(
+            seen.borrow().as_slice(),
+            [("test.plugin".to_string(), "CHART a.b\nDIMENSION x\nBEGIN a.b 0\nSET x = 1\nEND\n".to_string())]
+        );
+        assert!(shard.taps.borrow_mut().remove(tap));
+        src.push(b"SET x = 2\n");
+        assert!(ingest(&shard, id, guid, &mut src, "T").is_ok());
+        // A tap added inside a block starts with the next block.
+        let s3 = seen.clone();
+        shard.taps.borrow_mut().add(
+            guid,
+            Rc::new(move |b: &TapBatch<'_>| {
+                s3.borrow_mut().push((b.source.into(), String::from_utf8_lossy(b.bytes).into()))
+            }),
+        );
+        src.push(b"END\nBEGIN a.b 0\nSET x = 3\nEND\n");
+        assert!(ingest(&shard, id, guid, &mut src, "T").is_ok());
+        assert_eq!(seen.borrow()[1].1, "BEGIN a.b 0\nSET x = 3\nEND\n");
+        shard.taps.borrow_mut().remove(TapId(2));
+        src.push(b"BEGIN a.b 0\nEND\n");
+        assert!(ingest(&shard, id, guid, &mut src, "T").is_ok());
+        assert_eq!(seen.borrow().len(), 2, "no tap, nothing delivered");
+        assert_eq!(shard.registry.borrow().get(id).map(|h| h.charts.len()), Some(1));
     }
 }
