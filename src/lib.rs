@@ -4,7 +4,8 @@
 //! version negotiation, encoder), `pattern` (Netdata simple patterns), `config`
 //! (netdata.conf / stream.conf), `hosts` (per-shard host registry and the collected →
 //! stored value algorithm), `shard` (glommio executors, listeners, receivers, cross-shard
-//! messages), `web` (the HTTP API), `log` (error and access logs in Netdata's shapes).
+//! messages), `tls` (rustls server and client configurations, the per-port TLS policy),
+//! `web` (the HTTP API), `log` (error and access logs in Netdata's shapes).
 
 pub mod collectors;
 pub mod config;
@@ -14,4 +15,5 @@ pub mod log;
 pub mod pattern;
 pub mod shard;
 pub mod stream;
+pub mod tls;
 pub mod web;

@@ -1,5 +1,5 @@
 //! The `strata` daemon: parse the command line, load the configuration, start the shards.
-//! Runs in the foreground.
+//! Runs in the foreground until `SIGTERM` or `SIGINT`, then stops cleanly and exits 0.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +39,14 @@ fn overrides(words: &[String]) -> anyhow::Result<Vec<Override>> {
         .collect()
 }
 
+fn tls_policy(mode: config::SslMode) -> &'static str {
+    match mode {
+        config::SslMode::Default => "default (plain HTTP redirected to HTTPS; plain and TLS streams accepted)",
+        config::SslMode::Force => "force (plain HTTP redirected to HTTPS; plain streams refused)",
+        config::SslMode::Optional => "optional (plain and TLS accepted)",
+    }
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     let overrides = overrides(&cli.w)?;
     let config = config::load(cli.config_dir.as_deref(), &overrides)?;
@@ -53,9 +61,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(n) => n,
         None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
     };
+    let tls = strata::tls::ServerTls::from_web(&config.web).context("cannot set up TLS for the web server")?;
     let listeners = strata::shard::bind_listeners(&config)?;
-    for (_, addr) in &listeners {
-        strata::info!("web server listening on {addr}");
+    for l in &listeners {
+        strata::info!("web server listening on {}", l.addr);
+    }
+    if let Some(t) = &tls {
+        for w in &t.warnings {
+            strata::error!("TLS: {w}");
+        }
+        strata::info!("{}", t.summary);
+        for l in &listeners {
+            strata::info!("TLS policy of {}: {}", l.addr, tls_policy(l.ssl));
+        }
     }
     strata::info!(
         "strata {} started: machine guid {guid}, hostname '{}', {cores} shard(s), memory mode {}",
@@ -63,7 +81,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         config.global.hostname,
         config.global.memory_mode.name()
     );
-    strata::shard::run(config, guid, cores, listeners)?;
+    strata::shard::run(config, guid, cores, listeners, tls.map(|t| t.config))?;
+    strata::info!("EXIT: every shard stopped - strata is exiting");
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 //! are in `/api/v1/charts` with values in `/api/v1/data`; an external plugin (a shell
 //! script written by the test) is run with the `update every` argument and its chart
 //! has the values it printed; a plugin that prints garbage and exits is restarted with
-//! back-off, logged, and the daemon keeps serving.
+//! back-off, logged, and the daemon keeps serving; a clean stop terminates the plugins.
 
 mod common;
 
@@ -81,9 +81,11 @@ fn an_external_plugin_feeds_localhost() {
     let dir = config_dir("", &default_stream_conf());
     let plugins = plugins_dir(&dir);
     let args = plugins.join("args.txt");
+    let pid_file = plugins.join("pid.txt");
     let script = format!(
         r#"#!/bin/sh
 echo "$@" > '{}'
+echo $$ > '{}'
 echo "from stderr" >&2
 echo 'CHART testplug.values "" "Test plugin values" "widgets" "testfamily" "testplug.values" line 90000 $1'
 echo 'DIMENSION tenth "a tenth" absolute 1 10'
@@ -96,7 +98,8 @@ while true; do
   sleep 1
 done
 "#,
-        args.display()
+        args.display(),
+        pid_file.display()
     );
     write_plugin(&plugins, "testplug.plugin", &script);
     let p = Parent::start(dir, 2);
@@ -118,6 +121,15 @@ done
     assert_eq!(row, (100.0, -21.0), "1000 × 1 ÷ 10 and 7 × −3");
     p.wait_log(&["PLUGINSD[testplug]: connected to '", "testplug.plugin' running on pid"], Duration::from_secs(5));
     p.wait_log(&["PLUGINSD[testplug]: from stderr"], Duration::from_secs(5));
+
+    // A clean stop terminates and reaps the plugin.
+    let pid: i32 = std::fs::read_to_string(&pid_file).expect("pid").trim().parse().expect("a pid");
+    let stopped = p.stop_with(libc::SIGTERM);
+    assert!(stopped.status.success(), "{:?}", stopped.status);
+    stopped.wait_log(&[&format!("PLUGINSD: killing child process pid {pid} (testplug.plugin)")]);
+    // SAFETY: kill(2) with signal 0 only checks that the pid exists.
+    let alive = unsafe { libc::kill(pid, 0) } == 0;
+    assert!(!alive, "the plugin (pid {pid}) is gone");
 }
 
 #[test]

@@ -1,15 +1,15 @@
 //! Every `.request`/`.stream` capture of a real Netdata 1.37.1 child in `shared/fixtures`
 //! replayed through a real socket into a running 2-shard parent: the handshake is
 //! accepted, every chart and every visible dimension of the capture is served by the API
-//! under `/host/<machine guid>/`, and `/api/v1/data` returns the streamed values.
+//! under `/host/<machine guid>/`, and `/api/v1/data` returns the streamed values. Run
+//! twice: with the default `dbengine` (small blocks, so reads cross many sealed blocks and
+//! the open one) and with `ram`.
 //!
-//! The first collection cycles are paced at one second (the parent owns the clock, so an
-//! instant replay would land in a single slot); the rest is sent at once.
+//! The first collection cycles are paced at one second (`common::replay_paced`).
 
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::time::Duration;
 
 use common::*;
@@ -96,30 +96,43 @@ fn expectations(request: &[u8], stream: &[u8]) -> Expect {
     e
 }
 
-/// Sends the stream, pacing the first cycles (delimited by `BEGIN "system.cpu"`) at 1 s.
-fn replay(mut sock: std::net::TcpStream, stream: &[u8]) -> std::net::TcpStream {
-    let marker = b"BEGIN \"system.cpu\"";
-    let mut cycles = 0;
-    let mut start = 0;
-    let mut pos = 0;
-    while pos < stream.len() && cycles < PACED_CYCLES {
-        let line_end = stream[pos..].iter().position(|b| *b == b'\n').map(|i| pos + i + 1).unwrap_or(stream.len());
-        if stream[pos..line_end].starts_with(marker) {
-            if cycles > 0 {
-                sock.write_all(&stream[start..pos]).expect("send");
-                start = pos;
-                std::thread::sleep(Duration::from_secs(1));
-            }
-            cycles += 1;
-        }
-        pos = line_end;
-    }
-    sock.write_all(&stream[start..]).expect("send");
-    sock
+#[test]
+fn every_fixture_replays_into_a_dbengine_parent() {
+    let p = replay_all("[db]\n    dbengine block slots = 4\n", &default_stream_conf());
+    // The values came back through sealed blocks: the engines sealed and indexed them.
+    let st = p.get_json("/api/v1/dbengine");
+    let total = &st["total"];
+    assert_eq!(st["shards"].as_array().map(Vec::len), Some(2), "{st}");
+    assert!(total["sealed"]["blocks"].as_u64().unwrap_or(0) > 100, "{st}");
+    assert!(total["sealed"]["values"].as_u64().unwrap_or(0) > 1_000, "{st}");
+    assert!(total["page_cache"]["dirty_bytes"].as_u64().unwrap_or(0) > 0, "{st}");
+    assert_eq!(total["index"]["blocks"], total["sealed"]["blocks"], "nothing dropped: {st}");
+    assert_eq!(total["dropped"]["blocks"], 0, "{st}");
+    assert!(total["page_cache"]["hits"].as_u64().unwrap_or(0) > 0, "queries read sealed blocks: {st}");
+    let charts = p.get_json("/host/localhost/api/v1/charts");
+    assert_eq!(charts["memory_mode"], "dbengine");
+    let info = p.get_json("/api/v1/info");
+    assert_eq!(info["dbengine"]["page_cache_size_bytes"], 32 * 1024 * 1024, "{info}");
+    assert_eq!(info["dbengine"]["values_sealed"], total["sealed"]["values"], "{info}");
+    eprintln!(
+        "dbengine after the replay: {} blocks sealed, {} values, {} encoded bytes per value, {} bytes in open blocks",
+        total["sealed"]["blocks"],
+        total["sealed"]["values"],
+        total["sealed"]["bytes_per_sample"],
+        total["open_blocks_bytes"]
+    );
 }
 
 #[test]
-fn every_fixture_replays_into_a_running_parent() {
+fn every_fixture_replays_into_a_ram_parent() {
+    let p = replay_all("", &stream_conf_with_mode("ram"));
+    let st = p.get_json("/api/v1/dbengine");
+    assert_eq!(st["total"]["sealed"]["blocks"], 0, "ram children never touch the engine: {st}");
+}
+
+/// Replays every fixture into a fresh parent and checks what the API serves; returns the
+/// parent, still running.
+fn replay_all(netdata_conf: &str, stream_conf: &str) -> Parent {
     let dir = shared_dir().join("fixtures");
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .expect("shared/fixtures")
@@ -129,7 +142,7 @@ fn every_fixture_replays_into_a_running_parent() {
     names.sort();
     assert_eq!(names.len(), 8, "fixture pairs: {names:?}");
 
-    let p = Parent::start(config_dir("", &default_stream_conf()), 2);
+    let p = Parent::start(config_dir(netdata_conf, stream_conf), 2);
     let addr = p.addr;
     let runs: Vec<_> = names
         .iter()
@@ -144,7 +157,7 @@ fn every_fixture_replays_into_a_running_parent() {
             let t = std::thread::spawn(move || {
                 let (sock, reply) = handshake(addr, &request);
                 assert_eq!(reply, b"Hit me baby, push them over with the version=4", "{tname}");
-                replay(sock, &stream)
+                replay_paced(sock, &stream, PACED_CYCLES)
             });
             (name.clone(), e, t)
         })
@@ -247,4 +260,5 @@ fn every_fixture_replays_into_a_running_parent() {
         assert!(e.sets.is_empty() || series > 100, "{name}: {series} series of {hostname}");
     }
     drop(socks);
+    p
 }

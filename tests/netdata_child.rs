@@ -1,7 +1,8 @@
 //! A real Netdata 1.37.1 child (Debian `netdata-core`, run with private directories by
 //! `shared/tools/netdata-peer/child.sh`) streams into a strata parent for at least 30 s:
 //! its host is in `mirrored_hosts`, its charts include `system.cpu` and `system.ram`, and
-//! `/api/v1/data` has recent values.
+//! `/api/v1/data` has recent values. The parent runs the default `dbengine` with 8-slot
+//! blocks, so those values are read back across sealed blocks.
 //!
 //! In CI (`CI=true`) a missing Netdata is a failure; elsewhere the test says it skipped.
 
@@ -42,7 +43,7 @@ fn real_netdata_child_streams_into_strata() {
     if !netdata_available() {
         return;
     }
-    let p = Parent::start(config_dir("", &default_stream_conf()), 2);
+    let p = Parent::start(config_dir("[db]\n    dbengine block slots = 8\n", &default_stream_conf()), 2);
     let tools = shared_dir().join("tools/netdata-peer");
     let child_dir = TempDir::new("nd-child");
     let hostname = format!("nd-child-{}", std::process::id());
@@ -95,5 +96,11 @@ fn real_netdata_child_streams_into_strata() {
     let ram = p.get_json(&format!("/host/{hostname}/api/v1/data?chart=system.ram&after=-10&format=json"));
     let used = ram["labels"].as_array().expect("labels").iter().position(|l| l == "used").expect("used dimension");
     assert!(ram["data"][0][used].as_f64().is_some_and(|v| v > 0.0), "system.ram used: {ram}");
+    let cpu = p.get_json(&format!("/host/{hostname}/api/v1/data?chart=system.cpu&after=-24&points=24&format=json"));
+    let filled = cpu["data"].as_array().expect("rows").iter().filter(|r| r[1].is_number()).count();
+    assert!(filled >= 16, "only {filled} of 24 s of system.cpu stored: {cpu}");
+    let st = p.get_json("/api/v1/dbengine");
+    assert!(st["total"]["sealed"]["blocks"].as_u64().is_some_and(|n| n > 0), "no block sealed: {st}");
+    assert!(st["total"]["page_cache"]["hits"].as_u64().is_some_and(|n| n > 0), "no sealed block read: {st}");
     assert!(!p.has_log(&[&hostname, "disconnected"]), "the child was disconnected");
 }

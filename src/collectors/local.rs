@@ -31,7 +31,8 @@ pub fn start(shard: &Rc<Shard>) {
         crate::error!("collectors: localhost {guid} is not on this shard; nothing is collected");
         return;
     };
-    let target = Target { host_id, guid };
+    let target = Target { host_id, guid, running: Default::default() };
+    shard.on_shutdown(plugins::shutdown_hook(target.running.clone()));
     if shard.config.plugins.internal_enabled("proc") {
         glommio::spawn_local(proc_loop(shard.clone(), target.clone())).detach();
     } else {

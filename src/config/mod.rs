@@ -328,7 +328,7 @@ mod tests {
             &[],
         ));
         assert_eq!(c.global.hostname, "parent-eu-1");
-        assert_eq!((c.global.history, c.global.memory_mode), (7200, MemoryMode::Ram));
+        assert_eq!((c.global.history, c.global.memory_mode), (7200, MemoryMode::Save));
         assert_eq!(c.global.cleanup_orphan_hosts_after_secs, 7200);
         assert_eq!(c.directories.log, Some(PathBuf::from("/var/log/netdata")));
         assert_eq!(c.web.bind_to.len(), 2);
@@ -339,9 +339,10 @@ mod tests {
         let child = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
         assert!(c.stream.is_parent() && c.stream.api_key_enabled(key));
         let s = c.stream.host_settings(key, child, &c.global, &c.health);
-        assert_eq!((s.history, s.memory_mode, s.health), (300, MemoryMode::Ram, HealthSetting::No));
+        assert_eq!((s.history, s.memory_mode, s.health), (300, MemoryMode::DbEngine, HealthSetting::No));
         let s = c.stream.host_settings(key, key, &c.global, &c.health);
         assert_eq!((s.history, s.health, s.postpone_alarms_secs), (7200, HealthSetting::Auto, 60));
+        assert_eq!(s.memory_mode, MemoryMode::DbEngine, "the key's default memory mode");
         let n = "/etc/netdata/netdata.conf";
         let st = "/etc/netdata/stream.conf";
         assert_eq!(
@@ -353,9 +354,7 @@ mod tests {
                 format!("{n}: [web] enable gzip compression is not used by strata"),
                 format!("{n}: section [plugin:proc:/proc/net/dev] is not used by strata (1 key ignored)"),
                 format!("{n}: [health] in memory max health log entries is not used by strata"),
-                format!("{n}: [global] memory mode: memory mode save is not available in strata yet; using ram"),
                 format!("{st}: section [API_KEY] ignored: its name is not a GUID (API keys and machine GUIDs must be GUIDs; generate one with uuidgen)"),
-                format!("{st}: [{key}] default memory mode: memory mode dbengine is not available in strata yet; using ram"),
                 format!("{st}: [{key}] multiple connections is ignored (as by Netdata since v1.21)"),
                 format!("{st}: section [MACHINE_GUID] ignored: its name is not a GUID (API keys and machine GUIDs must be GUIDs; generate one with uuidgen)"),
             ]

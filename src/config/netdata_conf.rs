@@ -38,11 +38,23 @@ pub struct Global {
     pub cleanup_obsolete_charts_after_secs: u64,
     /// `[global] gap when lost iterations above` / `[db] …`, at least 1.
     pub gap_when_lost_iterations_above: u32,
+    /// `[global] page cache size` / `[db] dbengine page cache size MB`: MiB for all
+    /// shards together, at least 8.
+    pub page_cache_mib: u64,
+    /// `[global] dbengine multihost disk space` / `[db] dbengine multihost disk space MB`:
+    /// MiB for all shards together, at least 64.
+    pub dbengine_disk_mib: u64,
+    /// `[db] dbengine block slots` (strata only): slots per dbengine block, 4..=65536.
+    pub dbengine_block_slots: u32,
 }
 
 pub const DEFAULT_HISTORY: u32 = 3996;
 pub const MIN_HISTORY: u32 = 5;
 pub const MAX_HISTORY: u32 = 31_536_000;
+pub const DEFAULT_PAGE_CACHE_MIB: u64 = 32;
+pub const MIN_PAGE_CACHE_MIB: u64 = 8;
+pub const DEFAULT_DBENGINE_DISK_MIB: u64 = 256;
+pub const MIN_DBENGINE_DISK_MIB: u64 = 64;
 
 impl Default for Global {
     fn default() -> Global {
@@ -50,11 +62,14 @@ impl Default for Global {
             hostname: system_hostname(),
             history: DEFAULT_HISTORY,
             update_every: 1,
-            memory_mode: MemoryMode::Ram,
+            memory_mode: MemoryMode::DbEngine,
             cleanup_orphan_hosts_after_secs: 3600,
             delete_orphan_hosts_files: true,
             cleanup_obsolete_charts_after_secs: 3600,
             gap_when_lost_iterations_above: 1,
+            page_cache_mib: DEFAULT_PAGE_CACHE_MIB,
+            dbengine_disk_mib: DEFAULT_DBENGINE_DISK_MIB,
+            dbengine_block_slots: strata_storage::dbengine::engine::DEFAULT_BLOCK_SLOTS,
         }
     }
 }
@@ -127,6 +142,10 @@ pub struct Web {
     pub disconnect_idle_clients_after_secs: u64,
     pub ssl_key: Option<PathBuf>,
     pub ssl_certificate: Option<PathBuf>,
+    /// `tls version`, as written (`None` = the default, 1.3); mapped by `crate::tls`.
+    pub tls_version: Option<String>,
+    /// `tls ciphers`, as written (`None` or `none` = the library default).
+    pub tls_ciphers: Option<String>,
 }
 
 pub const DEFAULT_PORT: u16 = 19999;
@@ -145,6 +164,8 @@ impl Default for Web {
             disconnect_idle_clients_after_secs: 60,
             ssl_key: None,
             ssl_certificate: None,
+            tls_version: None,
+            tls_ciphers: None,
         }
     }
 }
@@ -190,6 +211,8 @@ const MOVES: &[(&str, &str, &str, &str)] = &[
     ("global", "delete orphan hosts files", "db", "delete orphan hosts files"),
     ("global", "cleanup obsolete charts after seconds", "db", "cleanup obsolete charts after secs"),
     ("global", "gap when lost iterations above", "db", "gap when lost iterations above"),
+    ("global", "page cache size", "db", "dbengine page cache size MB"),
+    ("global", "dbengine multihost disk space", "db", "dbengine multihost disk space MB"),
 ];
 
 fn apply_moves(doc: &mut Document, w: &mut Warnings) {
@@ -226,6 +249,9 @@ const READ: &[(&str, &[&str], Unused)] = &[
             "delete orphan hosts files",
             "cleanup obsolete charts after secs",
             "gap when lost iterations above",
+            "dbengine page cache size MB",
+            "dbengine multihost disk space MB",
+            "dbengine block slots",
         ],
         Unused::PerSection,
     ),
@@ -244,6 +270,8 @@ const READ: &[(&str, &[&str], Unused)] = &[
             "disconnect idle clients after seconds",
             "ssl key",
             "ssl certificate",
+            "tls version",
+            "tls ciphers",
         ],
         Unused::PerKey,
     ),
@@ -337,6 +365,16 @@ pub fn read(mut doc: Document, config_dir: &Path, w: &mut Warnings) -> Result<Ne
     if let Some(e) = doc.get("db", "gap when lost iterations above") {
         g.gap_when_lost_iterations_above = reader::number_u32(e, 1, u32::MAX, OutOfRange::Clamp, w)?;
     }
+    const MIB_MAX: i64 = 1 << 30;
+    if let Some(e) = doc.get("db", "dbengine page cache size MB") {
+        g.page_cache_mib = reader::number(e, MIN_PAGE_CACHE_MIB as i64, MIB_MAX, OutOfRange::Clamp, w)? as u64;
+    }
+    if let Some(e) = doc.get("db", "dbengine multihost disk space MB") {
+        g.dbengine_disk_mib = reader::number(e, MIN_DBENGINE_DISK_MIB as i64, MIB_MAX, OutOfRange::Clamp, w)? as u64;
+    }
+    if let Some(e) = doc.get("db", "dbengine block slots") {
+        g.dbengine_block_slots = reader::number_u32(e, 4, 65_536, OutOfRange::Clamp, w)?;
+    }
 
     let d = &mut c.directories;
     if let Some(p) = doc.get("directories", "cache").and_then(reader::path) {
@@ -412,6 +450,13 @@ fn read_web(doc: &Document, web: &mut Web, w: &mut Warnings) -> Result<(), Confi
     if let Some(e) = get("ssl certificate") {
         web.ssl_certificate = reader::path(e);
     }
+    let text = |e: &Entry| Some(e.value.trim().to_string()).filter(|v| !v.is_empty());
+    if let Some(e) = get("tls version") {
+        web.tls_version = text(e);
+    }
+    if let Some(e) = get("tls ciphers") {
+        web.tls_ciphers = text(e);
+    }
     Ok(())
 }
 
@@ -458,7 +503,8 @@ mod tests {
         assert!(!g.hostname.is_empty());
         assert_eq!(g.history, 3996);
         assert_eq!(g.update_every, 1);
-        assert_eq!(g.memory_mode, MemoryMode::Ram);
+        assert_eq!(g.memory_mode, MemoryMode::DbEngine);
+        assert_eq!((g.page_cache_mib, g.dbengine_disk_mib, g.dbengine_block_slots), (32, 256, 1024));
         assert_eq!(g.cleanup_orphan_hosts_after_secs, 3600);
         assert!(g.delete_orphan_hosts_files);
         assert_eq!(g.cleanup_obsolete_charts_after_secs, 3600);
@@ -481,6 +527,7 @@ mod tests {
         assert_eq!(web.disconnect_idle_clients_after_secs, 60);
         assert_eq!(web.ssl_key, None);
         assert_eq!(web.ssl_certificate, None);
+        assert_eq!((web.tls_version.as_deref(), web.tls_ciphers.as_deref()), (None, None));
         assert!(c.health.enabled);
         assert_eq!(c, NetdataConf::default());
     }
@@ -497,6 +544,7 @@ mod tests {
              allow connections from = 10.*\nallow dashboard from = !*\nallow streaming from = 192.168.*\n\
              accept a streaming request every seconds = 5\ntimeout for first request = 10\n\
              disconnect idle clients after seconds = 20\nssl key = /k.pem\nssl certificate = /c.pem\n\
+             tls version = 1.2\ntls ciphers = ECDHE-RSA-AES256-GCM-SHA384\n\
              [health]\nenabled = no\n",
         );
         assert!(w.is_empty(), "{w:?}");
@@ -523,6 +571,8 @@ mod tests {
         assert_eq!(web.disconnect_idle_clients_after_secs, 20);
         assert_eq!(web.ssl_key, Some(PathBuf::from("/k.pem")));
         assert_eq!(web.ssl_certificate, Some(PathBuf::from("/c.pem")));
+        assert_eq!(web.tls_version.as_deref(), Some("1.2"));
+        assert_eq!(web.tls_ciphers.as_deref(), Some("ECDHE-RSA-AES256-GCM-SHA384"));
         assert!(!c.health.enabled);
     }
 
@@ -597,7 +647,7 @@ mod tests {
             "[global]\nhostname = h\nerrors flood protection period = 1200\n\
              [web]\nweb server threads = 4\nallow badges from = *\n\
              [directories]\nconfig = /etc/netdata\n\
-             [db]\nmode = ram\ndbengine page cache size MB = 32\nstorage tiers = 3\n\
+             [db]\nmode = ram\ndbengine page cache size MB = 32\nstorage tiers = 3\ndbengine disk space MB = 9\n\
              [health]\nenabled = yes\nrun at least every seconds = 10\n\
              [plugins]\nproc = yes\napps = no\ngo.d = no\n\
              [plugin:proc]\n/proc/stat = yes\n\
@@ -611,7 +661,7 @@ mod tests {
                 format!("{FILE}: [web] web server threads is not used by strata"),
                 format!("{FILE}: [web] allow badges from is not used by strata"),
                 format!("{FILE}: [directories] config is not used by strata"),
-                format!("{FILE}: [db] dbengine page cache size MB, storage tiers are not used by strata"),
+                format!("{FILE}: [db] storage tiers, dbengine disk space MB are not used by strata"),
                 format!("{FILE}: [health] run at least every seconds is not used by strata"),
                 format!("{FILE}: section [registry] is not used by strata (1 key ignored)"),
             ]
@@ -636,11 +686,26 @@ mod tests {
 
     #[test]
     fn memory_modes_and_web_modes() {
-        let (c, w) = conf("[global]\nmemory mode = dbengine\n");
-        assert_eq!(c.global.memory_mode, MemoryMode::Ram);
+        let (c, w) = conf("[global]\nmemory mode = ram\n");
+        assert_eq!((c.global.memory_mode, w.len()), (MemoryMode::Ram, 0));
+        let (c, w) =
+            conf("[global]\nmemory mode = dbengine\npage cache size = 64\ndbengine multihost disk space = 1024\n");
+        assert_eq!(
+            (c.global.memory_mode, c.global.page_cache_mib, c.global.dbengine_disk_mib),
+            (MemoryMode::DbEngine, 64, 1024)
+        );
+        assert!(w.is_empty(), "{w:?}");
+        let (c, w) =
+            conf("[db]\nmode = dbengine\ndbengine page cache size MB = 4\ndbengine multihost disk space MB = 10\n");
+        assert_eq!((c.global.page_cache_mib, c.global.dbengine_disk_mib), (8, 64), "clamped to the minimums");
+        assert_eq!(w.len(), 2, "{w:?}");
+        let (c, w) = conf("[global]\npage cache size = 100\n[db]\ndbengine page cache size MB = 50\n");
+        assert_eq!(c.global.page_cache_mib, 50, "the [db] name wins");
+        let (c, _) = conf("[db]\ndbengine block slots = 16\n");
+        assert_eq!(c.global.dbengine_block_slots, 16);
         assert_eq!(
             w,
-            [format!("{FILE}: [global] memory mode: memory mode dbengine is not available in strata yet; using ram")]
+            [format!("{FILE}: [global] page cache size: ignored, {FILE}: [db] dbengine page cache size MB is set")]
         );
         let (c, w) = conf("[web]\nmode = none\n");
         assert_eq!((c.web.mode, w.len()), (WebMode::None, 0));

@@ -96,17 +96,15 @@ pub fn boolean(entry: &Entry) -> bool {
     parse_bool(&entry.value)
 }
 
-/// A memory mode name. `save`, `map` and `dbengine` exist in Netdata but not yet in
-/// strata: they become `ram` with a warning. Unknown names are an error (Netdata
-/// silently uses `save`).
-pub fn memory_mode(entry: &Entry, w: &mut Warnings) -> Result<MemoryMode, ConfigError> {
+/// A memory mode name: none, ram (alloc), save, map or dbengine. Unknown names are an
+/// error (Netdata silently uses `save`).
+pub fn memory_mode(entry: &Entry, _w: &mut Warnings) -> Result<MemoryMode, ConfigError> {
     match entry.value.as_str() {
         "none" => Ok(MemoryMode::None),
         "ram" | "alloc" => Ok(MemoryMode::Ram),
-        m @ ("save" | "map" | "dbengine") => {
-            w.at(entry, format!("memory mode {m} is not available in strata yet; using ram"));
-            Ok(MemoryMode::Ram)
-        }
+        "save" => Ok(MemoryMode::Save),
+        "map" => Ok(MemoryMode::Map),
+        "dbengine" => Ok(MemoryMode::DbEngine),
         _ => Err(entry.error("unknown memory mode (expected none, ram, alloc, save, map or dbengine)")),
     }
 }
@@ -178,12 +176,10 @@ mod tests {
         assert_eq!(m("none", &mut w), Some(MemoryMode::None));
         assert_eq!(m("ram", &mut w), Some(MemoryMode::Ram));
         assert_eq!(m("alloc", &mut w), Some(MemoryMode::Ram));
+        assert_eq!(m("save", &mut w), Some(MemoryMode::Save));
+        assert_eq!(m("map", &mut w), Some(MemoryMode::Map));
+        assert_eq!(m("dbengine", &mut w), Some(MemoryMode::DbEngine));
         assert!(w.0.is_empty());
-        for mode in ["save", "map", "dbengine"] {
-            assert_eq!(m(mode, &mut w), Some(MemoryMode::Ram));
-        }
-        assert_eq!(w.0.len(), 3);
-        assert!(w.0[2].contains("dbengine is not available in strata yet"));
         let err = memory_mode(&e("RAM"), &mut w).err().map(|e| e.to_string());
         assert!(err.is_some_and(|s| s.contains("[global] history = \"RAM\": unknown memory mode")));
     }

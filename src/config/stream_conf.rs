@@ -620,7 +620,7 @@ mod tests {
         assert_eq!(
             s,
             HostSettings {
-                memory_mode: MemoryMode::Ram,
+                memory_mode: MemoryMode::DbEngine,
                 history: 3996,
                 update_every: None,
                 health: HealthSetting::No,

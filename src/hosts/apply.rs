@@ -21,11 +21,9 @@ use std::mem;
 
 use thiserror::Error;
 
-use strata_storage::ChartStore;
-
-use super::collect;
 use super::names::{chart_display_name, contains, lossy, sanitize_name, split_type_id, truncate_id};
-use super::{Algorithm, Chart, ChartType, Host, Label, MemoryMode, Variable};
+use super::{collect, store};
+use super::{Algorithm, Chart, ChartType, Host, Label, Variable};
 use crate::stream::command::{ChartLine, Command, DimensionLine, LabelValue, VariableScope};
 
 /// At most this many host (or chart) labels wait for OVERWRITE (CLABEL_COMMIT).
@@ -77,6 +75,9 @@ pub enum SessionWarning {
     TooManyPendingLabels(String),
     #[error("chart '{chart}': {count} slot(s) not stored (not after the last stored slot)")]
     SlotsRejected { chart: String, count: u64 },
+    /// A `save` / `map` file note (not used, set aside, or the chart kept in memory).
+    #[error("{0}")]
+    Storage(String),
 }
 
 /// Parser state of one receiving connection.
@@ -190,8 +191,8 @@ impl ReceiverSession {
         now_us: i64,
     ) -> Result<Option<SessionWarning>, SessionError> {
         match cmd {
-            Command::Chart(line) => self.chart(host, &line).map(|()| None),
-            Command::Dimension(line) => self.dimension(host, &line).map(|()| None),
+            Command::Chart(line) => self.chart(host, &line, now_us.div_euclid(1_000_000)),
+            Command::Dimension(line) => self.dimension(host, &line),
             Command::Begin { chart, microseconds } => {
                 let id = truncate_id(chart);
                 let idx = host.chart_idx(id).ok_or_else(|| SessionError::UnknownChart(lossy(id)))?;
@@ -269,20 +270,24 @@ impl ReceiverSession {
         Ok(())
     }
 
-    fn chart(&mut self, host: &mut Host, line: &ChartLine<'_>) -> Result<(), SessionError> {
+    fn chart(
+        &mut self,
+        host: &mut Host,
+        line: &ChartLine<'_>,
+        now_s: i64,
+    ) -> Result<Option<SessionWarning>, SessionError> {
         let type_id = truncate_id(line.type_id);
         let (ty, id) = split_type_id(type_id).ok_or_else(|| SessionError::InvalidChartId(lossy(line.type_id)))?;
         let update_every = match line.update_every {
             Some(v) if v > 0 => u32::try_from(v).unwrap_or(u32::MAX).min(collect::MAX_UPDATE_EVERY),
             _ => self.update_every,
         };
+        let mut note = None;
         let (idx, is_new) = match host.chart_idx(type_id) {
             Some(i) if i < host.charts.len() => (i, false),
             _ => {
-                let store = match host.memory_mode {
-                    MemoryMode::Ram => ChartStore::ram(host.history, update_every),
-                    MemoryMode::None => ChartStore::None,
-                };
+                let (store, n) = store::for_new_chart(host, type_id, update_every, now_s);
+                note = n.map(|e| SessionWarning::Storage(e.to_string()));
                 host.charts.push(Chart::new(&lossy(type_id), update_every, store));
                 let i = host.charts.len() - 1;
                 host.chart_index.insert(type_id.into(), i);
@@ -330,7 +335,7 @@ impl ReceiverSession {
         chart.clock.definition_dirty = true;
         self.current = Some(idx);
         self.hint = 0;
-        Ok(())
+        Ok(note)
     }
 
     /// Sets chart `idx`'s display name, keeping `Host::chart_names` consistent. A name
@@ -360,7 +365,7 @@ impl ReceiverSession {
         host.chart_names.entry(name).or_insert(idx);
     }
 
-    fn dimension(&mut self, host: &mut Host, line: &DimensionLine<'_>) -> Result<(), SessionError> {
+    fn dimension(&mut self, host: &mut Host, line: &DimensionLine<'_>) -> Result<Option<SessionWarning>, SessionError> {
         let idx = self.current_idx(host).ok_or(SessionError::DimensionWithoutChart)?;
         let Some(chart) = host.charts.get_mut(idx) else {
             return Err(SessionError::DimensionWithoutChart);
@@ -376,7 +381,7 @@ impl ReceiverSession {
         };
         let multiplier = one_if_zero(line.multiplier);
         let divisor = one_if_zero(line.divisor);
-        let di = chart.add_dimension(id, algorithm, multiplier, divisor);
+        let (di, note) = chart.add_dimension(id, algorithm, multiplier, divisor);
         if let Some(d) = chart.dims.get_mut(di) {
             d.name = lossy(nonempty(line.name).unwrap_or(id));
             d.algorithm = algorithm;
@@ -389,7 +394,7 @@ impl ReceiverSession {
         }
         chart.clock.resync = true;
         chart.clock.definition_dirty = true;
-        Ok(())
+        Ok(note.map(|e| SessionWarning::Storage(e.to_string())))
     }
 
     fn set(&mut self, host: &mut Host, dimension: &[u8], value: Option<i64>) -> Result<(), SessionError> {
@@ -468,9 +473,9 @@ impl ReceiverSession {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hosts::HostInfo;
+    use crate::hosts::{HostInfo, MemoryMode};
     use crate::stream::tokenizer::Words;
-    use strata_storage::Sample;
+    use strata_storage::{ChartStore, Sample};
 
     const GUID: &str = "aaaaaaaa-0000-0000-0000-000000000001";
     /// Wall clock of the first collections: 1000.3 s.
@@ -969,10 +974,83 @@ mod tests {
     }
 
     #[test]
+    fn memory_mode_dbengine_stores_blocks_keyed_by_guid_and_chart() {
+        use strata_storage::dbengine::{EngineConfig, SeriesKey};
+        let engine = strata_storage::Engine::new(EngineConfig::new(1 << 20), None);
+        let mut h = host_with(MemoryMode::DbEngine);
+        h.engine = Some(engine.clone());
+        let mut s = sess();
+        ok(&mut s, &mut h, chart(&[b"a.b", b"", b"t", b"u", b"f", b"c", b"line", b"1", b"1"]), T0);
+        ok(&mut s, &mut h, dim(&[b"d"]), T0);
+        for k in 0..4 {
+            let now = T0 + k * 1_000_000;
+            ok(&mut s, &mut h, begin(b"a.b", 1_000_000), now);
+            ok(&mut s, &mut h, set(b"d", Some(10 * k)), now);
+            ok(&mut s, &mut h, Command::End, now);
+        }
+        let c = &h.charts[0];
+        assert!(matches!(c.store, ChartStore::DbEngine(_)));
+        assert_eq!((c.store.first_time(), c.store.last_time()), (Some(1001), Some(1003)));
+        let mut out = Vec::new();
+        c.store.read(0, 1000, 1004, &mut out);
+        let values: Vec<Option<f64>> =
+            out.iter().map(|x| if let Sample::Value { value, .. } = x { Some(*value) } else { None }).collect();
+        assert_eq!(values, vec![None, Some(10.0), Some(20.0), Some(30.0), None]);
+        let key = SeriesKey { host_guid: GUID.into(), chart_id: "a.b".into() };
+        assert_eq!(Some(engine.series(key)), c.store.load_span(0, 1).map(|l| l.series), "one series per chart");
+    }
+
+    #[test]
     fn memory_mode_none_gives_no_store() {
         let (mut s, mut h) = (sess(), host_with(MemoryMode::None));
         ok(&mut s, &mut h, chart(&[b"a.b"]), T0);
         assert!(matches!(h.charts[0].store, ChartStore::None));
+    }
+
+    #[test]
+    fn save_mode_charts_find_their_file_again_by_dimension_id() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mk = |history| {
+            let mut h = host_with(MemoryMode::Save);
+            h.history = history;
+            h.files_dir = Some(tmp.path().join(GUID));
+            h
+        };
+        let (mut s, mut h) = (sess(), mk(100));
+        ok(&mut s, &mut h, chart(&[b"a.b"]), T0);
+        ok(&mut s, &mut h, dim(&[b"x"]), T0);
+        ok(&mut s, &mut h, dim(&[b"y"]), T0);
+        for k in 0..4 {
+            let now = T0 + k * 1_000_000;
+            ok(&mut s, &mut h, begin(b"a.b", 0), now);
+            ok(&mut s, &mut h, set(b"x", Some(10 + k)), now);
+            ok(&mut s, &mut h, set(b"y", Some(20 + k)), now);
+            ok(&mut s, &mut h, Command::End, now);
+        }
+        let store = &h.charts[0].store;
+        let last = store.last_time().unwrap();
+        let (x, y) = (store.get(0, last), store.get(1, last));
+        assert_eq!(x, Sample::Value { value: 13.0, reset: false });
+        assert_eq!(store.persist().unwrap(), strata_storage::Persisted::Saved);
+
+        // Dimensions defined in another order find their own columns.
+        let (mut s, mut h) = (sess(), mk(100));
+        let later = T0 + 10_000_000;
+        ok(&mut s, &mut h, chart(&[b"a.b"]), later);
+        assert!(matches!(h.charts[0].store, ChartStore::Save(_)));
+        ok(&mut s, &mut h, dim(&[b"y"]), later);
+        ok(&mut s, &mut h, dim(&[b"x"]), later);
+        assert_eq!((h.charts[0].store.get(0, last), h.charts[0].store.get(1, last)), (y, x));
+
+        // Another history: the file does not fit, and the warning says why.
+        let (mut s, mut h) = (sess(), mk(200));
+        match s.apply(&mut h, chart(&[b"a.b"]), later) {
+            Ok(Some(SessionWarning::Storage(m))) => {
+                assert!(m.contains("does not have the expected entries (100 in the file, 200 expected)"), "{m}")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(h.charts[0].store.last_time(), None);
     }
 
     #[test]

@@ -201,10 +201,7 @@ fn reset_parts(c: &mut ChartClock, dims: &mut [Dimension]) {
 
 /// The ring length of a store in µs, when the store is a ring.
 fn ring_span_ut(store: &ChartStore, ue_ut: i64) -> Option<i64> {
-    match store {
-        ChartStore::Ram(r) => Some((r.entries() as i64).saturating_mul(ue_ut)),
-        ChartStore::None => None,
-    }
+    store.ring_entries().map(|n| (n as i64).saturating_mul(ue_ut))
 }
 
 /// `END` (`rrdset_done`, steps A–E): turns this collection into stored slots, appended

@@ -5,17 +5,20 @@
 //! machine GUID and lives on exactly one shard (hash(guid) mod N); chart and dimension
 //! ids are unique within their parent and at most `MAX_ID_LEN` bytes; `Chart::dims` and
 //! the chart's storage keep the same index order (dimension `i` is column `i`).
-//! Nothing here does I/O or knows about sockets.
+//! Nothing here does I/O itself (the `save` and `map` stores read and write their files
+//! inside strata-storage when a chart is created) or knows about sockets.
 
 pub mod apply;
 pub mod collect;
 mod model;
 pub mod names;
 pub mod registry;
+pub mod store;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 
-use strata_storage::ChartStore;
+use strata_storage::{ChartStore, Engine};
 
 pub use apply::{ReceiverSession, SessionError, SessionWarning};
 pub use registry::{Acquired, HostId, HostRegistry, RegistryStats};
@@ -30,6 +33,12 @@ pub enum MemoryMode {
     None,
     /// A ring of `history` slots per dimension, in memory.
     Ram,
+    /// The `ram` ring, written to files on a clean exit and loaded again on start.
+    Save,
+    /// The `ram` ring inside shared memory maps of its files (survives a crash).
+    Map,
+    /// Blocks of slots in the shard's dbengine (page cache, then datafiles).
+    DbEngine,
 }
 
 impl MemoryMode {
@@ -37,7 +46,15 @@ impl MemoryMode {
         match self {
             MemoryMode::None => "none",
             MemoryMode::Ram => "ram",
+            MemoryMode::Save => "save",
+            MemoryMode::Map => "map",
+            MemoryMode::DbEngine => "dbengine",
         }
+    }
+
+    /// Whether the host's charts keep files (`<cache directory>/<machine guid>/`).
+    pub fn has_files(self) -> bool {
+        matches!(self, MemoryMode::Save | MemoryMode::Map)
     }
 }
 
@@ -130,8 +147,13 @@ impl HostInfo {
 pub struct Host {
     pub info: HostInfo,
     pub memory_mode: MemoryMode,
-    /// Slots per dimension for `ram`.
+    /// Slots per dimension for `ram`, `save` and `map`.
     pub history: u32,
+    /// Where the `save` / `map` files of this host's charts live
+    /// (`<cache directory>/<machine guid>`); without it those modes keep charts in memory.
+    pub files_dir: Option<PathBuf>,
+    /// The shard's engine, for `dbengine` hosts.
+    pub engine: Option<Engine>,
     pub labels: Vec<Label>,
     pub claim_id: Option<String>,
     pub variables: Vec<Variable>,

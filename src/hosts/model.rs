@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use strata_storage::ChartStore;
+use strata_storage::{ChartStore, StoreError};
 
 use super::names::{sanitize_name, split_type_id};
 use super::{collect, Algorithm, Chart, ChartType, Dimension, Host, HostInfo, IdMap, MemoryMode};
@@ -18,6 +18,8 @@ impl Host {
             info,
             memory_mode,
             history,
+            files_dir: None,
+            engine: None,
             labels: Vec::new(),
             claim_id: None,
             variables: Vec::new(),
@@ -101,13 +103,20 @@ impl Chart {
     }
 
     /// Adds a dimension (and its storage column) keyed by the raw id bytes; returns its
-    /// index. An existing id returns the existing index unchanged.
-    pub fn add_dimension(&mut self, id: &[u8], algorithm: Algorithm, multiplier: i64, divisor: i64) -> usize {
+    /// index, and a storage note to log (a file-backed store that had to move to memory).
+    /// An existing id returns the existing index unchanged.
+    pub fn add_dimension(
+        &mut self,
+        id: &[u8],
+        algorithm: Algorithm,
+        multiplier: i64,
+        divisor: i64,
+    ) -> (usize, Option<StoreError>) {
         if let Some(i) = self.dim_idx(id) {
-            return i;
+            return (i, None);
         }
         let name = String::from_utf8_lossy(id).into_owned();
-        self.store.add_column();
+        let (_, note) = self.store.add_column(id);
         self.dims.push(Dimension {
             id: name.clone(),
             name,
@@ -123,7 +132,7 @@ impl Chart {
         });
         let i = self.dims.len() - 1;
         self.dim_index.insert(id.into(), i);
-        i
+        (i, note)
     }
 
     /// Index (= storage column) of a dimension by id.

@@ -9,6 +9,8 @@
 
 use std::collections::HashMap;
 
+use strata_storage::Engine;
+
 use super::{Host, HostInfo, MemoryMode};
 
 /// Stable handle of a host within its shard's registry (its slab slot).
@@ -41,11 +43,17 @@ pub struct HostRegistry {
     slots: Vec<Option<Box<Host>>>,
     by_guid: HashMap<String, HostId, ahash::RandomState>,
     next_seq: u64,
+    engine: Option<Engine>,
 }
 
 impl HostRegistry {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A registry whose `dbengine` hosts store into `engine` (the shard's).
+    pub fn with_engine(engine: Engine) -> Self {
+        HostRegistry { engine: Some(engine), ..Self::default() }
     }
 
     /// Number of hosts.
@@ -85,7 +93,8 @@ impl HostRegistry {
 
     /// Finds the host by `info.machine_guid` or creates it. A new host gets
     /// `memory_mode` and `history`, is not connected and counts as disconnected since
-    /// `now_s`. An existing host takes the new identity (`info`, REC-11) but keeps its
+    /// `now_s`; a `dbengine` host gets the registry's engine (without one it is kept in
+    /// `ram`). An existing host takes the new identity (`info`, REC-11) but keeps its
     /// memory mode, history, charts, labels and variables; `renamed_from` is set when
     /// its hostname changed.
     pub fn get_or_create(&mut self, mut info: HostInfo, memory_mode: MemoryMode, history: u32, now_s: i64) -> Acquired {
@@ -98,6 +107,12 @@ impl HostRegistry {
             }
         }
         let mut host = Host::new(info, memory_mode, history);
+        if memory_mode == MemoryMode::DbEngine {
+            host.engine = self.engine.clone();
+            if host.engine.is_none() {
+                host.memory_mode = MemoryMode::Ram;
+            }
+        }
         host.created_seq = self.next_seq;
         host.disconnected_at = now_s;
         self.next_seq += 1;
@@ -200,6 +215,20 @@ mod tests {
         assert_eq!(same.renamed_from, None);
         let order: Vec<HostId> = r.iter().map(|(id, _)| id).collect();
         assert_eq!(order, [a.id, b.id]);
+    }
+
+    #[test]
+    fn dbengine_hosts_get_the_shard_engine() {
+        use strata_storage::dbengine::EngineConfig;
+        let mut plain = HostRegistry::new();
+        let a = plain.get_or_create(info(G1, "child1"), MemoryMode::DbEngine, 100, 1).id;
+        let h = plain.get(a).unwrap();
+        assert_eq!((h.memory_mode, h.engine.is_some()), (MemoryMode::Ram, false), "no engine: ram");
+        let mut r = HostRegistry::with_engine(Engine::new(EngineConfig::new(1 << 20), None));
+        let a = r.get_or_create(info(G1, "child1"), MemoryMode::DbEngine, 100, 1).id;
+        let b = r.get_or_create(info(G2, "child2"), MemoryMode::Ram, 100, 1).id;
+        assert_eq!((r.get(a).unwrap().memory_mode, r.get(a).unwrap().engine.is_some()), (MemoryMode::DbEngine, true));
+        assert!(r.get(b).unwrap().engine.is_none());
     }
 
     #[test]

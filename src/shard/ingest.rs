@@ -360,12 +360,17 @@ mod tests {
 
         let guid = "aaaaaaaa-0000-0000-0000-000000000001";
         let config = crate::config::load_from_str(("n", ""), ("s", ""), &[]).expect("config");
+        let engine = crate::shard::dbengine::create(&crate::shard::dbengine::settings(&config, 0, 1));
         let shard = Shard {
             id: 0,
             shards: 1,
             config: Arc::new(config),
             local_guid: guid.into(),
             registry: RefCell::new(HostRegistry::default()),
+            engine,
+            stopping: Cell::new(false),
+            shutdown_hooks: RefCell::new(Vec::new()),
+            tls: None,
             directory: RefCell::new(Directory::default()),
             receivers: RefCell::new(HashMap::new()),
             senders: None,

@@ -3,22 +3,35 @@
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
 
+use strata_storage::dbengine::EngineStats;
+
 use crate::stream::request::StreamRequest;
 use crate::web::{ApiRequest, HostSummary, Response};
 
 use super::admission::Admitted;
 
+/// What the fd of a handed-over stream is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// A `dup` of the child's TCP socket (plain text).
+    Tcp,
+    /// This shard's end of a socket pair carrying a TLS session's plaintext, relayed by
+    /// the shard that terminates the session (`tls_relay`).
+    TlsRelay,
+}
+
 /// One cross-shard message.
 #[derive(Debug)]
 pub enum Msg {
-    /// An admitted STREAM connection for a host this shard owns. The fd is a `dup` owned
-    /// by the message; `early` holds bytes read after the request head.
+    /// An admitted STREAM connection for a host this shard owns. The fd is owned by the
+    /// message; `early` holds bytes read after the request head.
     Stream {
         fd: RawFd,
         peer: SocketAddr,
         request: Box<StreamRequest>,
         admitted: Admitted,
         early: Vec<u8>,
+        transport: Transport,
     },
     /// An API request for a host this shard owns; answer with `ApiReply` to `from`.
     Api {
@@ -55,5 +68,14 @@ pub enum Msg {
     RateReply {
         id: u64,
         wait_secs: Option<u64>,
+    },
+    /// The counters of the receiving shard's dbengine; answer with `EngineStatsReply`.
+    EngineStats {
+        id: u64,
+        from: usize,
+    },
+    EngineStatsReply {
+        id: u64,
+        stats: Box<EngineStats>,
     },
 }

@@ -3,16 +3,21 @@
 //! Owns: the listeners and the executors. Invariants: every shard accepts from the same
 //! listening sockets (each holds a `dup` of them); a STREAM connection is served by the
 //! shard that owns its host (`owner::owner_of`), and any other shard hands it over with
-//! the bytes already read; cross-shard traffic is messages only (`messages::Msg`) — no
-//! lock is taken on the ingest path.
+//! the bytes already read (a TLS stream: its decrypted bytes, see `tls_relay`);
+//! cross-shard traffic is messages only (`messages::Msg`) — no lock is taken on the
+//! ingest path. Each listener carries its `bind to` TLS policy (`^SSL=…`).
 
 pub mod admission;
 pub mod conn;
+pub mod dbengine;
 pub mod ingest;
 pub mod messages;
 pub mod owner;
 pub mod receiver;
+pub mod shutdown;
 pub mod state;
+pub mod tls_relay;
+pub mod transport;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -23,16 +28,17 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use glommio::channels::channel_mesh::{Full, MeshBuilder};
-use glommio::net::{TcpListener, TcpStream};
+use glommio::net::{TcpListener, TcpStream, UnixStream};
 use glommio::{LocalExecutorBuilder, Placement};
 use thiserror::Error;
 
-use crate::config::Config;
+use crate::config::{Config, SslMode};
 use crate::hosts::HostRegistry;
 use crate::web::HostSummary;
 
-use messages::Msg;
+use messages::{Msg, Transport};
 use state::{Directory, Reply, Shard};
+use transport::Conn;
 
 /// strata's version string, as shown by `/api/v1/info`.
 pub const VERSION: &str = concat!("v", env!("CARGO_PKG_VERSION"));
@@ -46,6 +52,8 @@ pub enum RuntimeError {
     NoListener,
     #[error("cannot start shard {shard}: {reason}")]
     Executor { shard: usize, reason: String },
+    #[error("cannot set up the clean exit (signals, control sockets): {0}")]
+    Shutdown(std::io::Error),
 }
 
 pub fn unix_now() -> i64 {
@@ -82,16 +90,29 @@ pub fn summary_of(shard: &Shard, guid: &str) -> Option<HostSummary> {
     })
 }
 
-/// Binds every `[web] bind to` address. Port 0 picks a free port (tests).
-pub fn bind_listeners(config: &Config) -> Result<Vec<(StdListener, SocketAddr)>, RuntimeError> {
+/// One bound listening socket and the TLS policy of its `bind to` entry.
+#[derive(Debug)]
+pub struct Listener {
+    pub socket: StdListener,
+    /// The bound address (the real port when the entry asked for port 0).
+    pub addr: SocketAddr,
+    pub ssl: SslMode,
+}
+
+/// Binds every `[web] bind to` address. Port 0 picks a free port (tests); every port-0
+/// entry gets its own socket, other duplicates are bound once (the first entry's policy
+/// wins).
+pub fn bind_listeners(config: &Config) -> Result<Vec<Listener>, RuntimeError> {
     let mut out = Vec::new();
-    let mut addrs: Vec<SocketAddr> = Vec::new();
-    for a in config.web.bind_to.iter().flat_map(|b| b.addrs.iter()) {
-        if !addrs.contains(a) {
-            addrs.push(*a);
+    let mut addrs: Vec<(SocketAddr, SslMode)> = Vec::new();
+    for b in &config.web.bind_to {
+        for a in &b.addrs {
+            if a.port() == 0 || !addrs.iter().any(|(x, _)| x == a) {
+                addrs.push((*a, b.ssl));
+            }
         }
     }
-    for addr in addrs {
+    for (addr, ssl) in addrs {
         let err = |source| RuntimeError::Bind { addr: addr.to_string(), source };
         let domain = if addr.is_ipv6() { socket2::Domain::IPV6 } else { socket2::Domain::IPV4 };
         let sock = socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP)).map_err(err)?;
@@ -102,9 +123,9 @@ pub fn bind_listeners(config: &Config) -> Result<Vec<(StdListener, SocketAddr)>,
         sock.bind(&addr.into()).map_err(err)?;
         sock.listen(4096).map_err(err)?;
         sock.set_nonblocking(true).map_err(err)?;
-        let l: StdListener = sock.into();
-        let local = l.local_addr().map_err(err)?;
-        out.push((l, local));
+        let socket: StdListener = sock.into();
+        let local = socket.local_addr().map_err(err)?;
+        out.push(Listener { socket, addr: local, ssl });
     }
     if out.is_empty() {
         return Err(RuntimeError::NoListener);
@@ -131,50 +152,67 @@ fn io_memory_per_shard(shards: usize) -> usize {
     }
 }
 
-/// Starts `cores` shards on the given listeners and blocks until they end.
+/// Starts `cores` shards on the given listeners and blocks until `SIGTERM` or `SIGINT`
+/// has stopped them all (see [`shutdown`]). `tls` is the server configuration when
+/// `[web] ssl key` / `ssl certificate` are set.
 pub fn run(
     config: Config,
     local_guid: String,
     cores: usize,
-    listeners: Vec<(StdListener, SocketAddr)>,
+    listeners: Vec<Listener>,
+    tls: Option<Arc<rustls::ServerConfig>>,
 ) -> Result<(), RuntimeError> {
     let cores = cores.max(1);
     let online = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let io_memory = io_memory_per_shard(cores);
     let config = Arc::new(config);
     let mesh: MeshBuilder<Msg, Full> = MeshBuilder::full(cores, 4096);
+    let mut signals = shutdown::StopSignals::register().map_err(RuntimeError::Shutdown)?;
+    let (mut controls, control_fds) = shutdown::control_sockets(cores).map_err(RuntimeError::Shutdown)?;
     let mut handles = Vec::new();
-    for id in 0..cores {
-        let fds: Vec<RawFd> = listeners
+    for (id, control) in control_fds.into_iter().enumerate() {
+        let fds: Vec<(RawFd, SslMode)> = listeners
             .iter()
             // SAFETY: dup of a listening socket we own; each shard owns its copy. Close-on-
             // exec, so that plugin processes never inherit a listening socket.
-            .map(|(l, _)| unsafe { libc::fcntl(l.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) })
-            .filter(|fd| *fd >= 0)
+            .map(|l| (unsafe { libc::fcntl(l.socket.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) }, l.ssl))
+            .filter(|(fd, _)| *fd >= 0)
             .collect();
         let placement = if cores <= online { Placement::Fixed(id) } else { Placement::Unbound };
         let (config, guid, mesh) = (config.clone(), local_guid.clone(), mesh.clone());
+        // Each shard gets its own session cache: no lock shared between executors.
+        let tls = tls.as_ref().map(|t| {
+            let mut own = (**t).clone();
+            own.session_storage = rustls::server::ServerSessionMemoryCache::new(256);
+            Arc::new(own)
+        });
         let h = LocalExecutorBuilder::new(placement)
             .name(&format!("SHARD[{id}]"))
             .io_memory(io_memory)
-            .spawn(move || async move { shard_main(id, cores, config, guid, mesh, fds).await })
+            .spawn(move || async move { shard_main(id, cores, config, guid, mesh, fds, control, tls).await })
             .map_err(|e| RuntimeError::Executor { shard: id, reason: e.to_string() })?;
         handles.push(h);
     }
     drop(listeners);
+    let signal = signals.wait();
+    crate::info!("SIGNAL: received {signal}, stopping every shard (receivers closed, files saved) before exiting");
+    controls.send_all(shutdown::Control::Stop);
     for h in handles {
         let _ = h.join();
     }
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn shard_main(
     id: usize,
     shards: usize,
     config: Arc<Config>,
     local_guid: String,
     mesh: MeshBuilder<Msg, Full>,
-    fds: Vec<RawFd>,
+    fds: Vec<(RawFd, SslMode)>,
+    control: RawFd,
+    tls: Option<Arc<rustls::ServerConfig>>,
 ) {
     let (senders, receivers) = if shards > 1 {
         match mesh.join().await {
@@ -187,20 +225,34 @@ async fn shard_main(
     } else {
         (None, None)
     };
+    let engine_settings = dbengine::settings(&config, id, shards);
+    let engine = dbengine::create(&engine_settings);
+    crate::info!(
+        "DBENGINE shard {id}: page cache {} MiB, disk quota {} MiB, directory {} (no datafiles attached: sealed blocks stay in the page cache)",
+        engine_settings.cache_bytes / (1024 * 1024),
+        engine_settings.disk_quota_bytes / (1024 * 1024),
+        engine_settings.dir.display()
+    );
+    dbengine::spawn_tasks(&engine, id);
     let shard = Rc::new(Shard {
         id,
         shards,
         config: config.clone(),
         local_guid: local_guid.clone(),
-        registry: RefCell::new(HostRegistry::default()),
+        registry: RefCell::new(HostRegistry::with_engine(engine.clone())),
+        engine,
         directory: RefCell::new(Directory::default()),
         receivers: RefCell::new(HashMap::new()),
         senders,
         pending: RefCell::new(HashMap::new()),
         next_id: Cell::new(0),
         rate_last_accepted: Cell::new(0),
+        stopping: Cell::new(false),
+        shutdown_hooks: RefCell::new(Vec::new()),
+        tls,
         taps: RefCell::new(ingest::LineTaps::default()),
     });
+    shard.on_shutdown(shutdown::storage_hook());
     if let Some(mut r) = receivers {
         for (_, rx) in r.streams() {
             let shard = shard.clone();
@@ -221,6 +273,7 @@ async fn shard_main(
             let acq = reg.get_or_create(info, mode, history, unix_now());
             reg.mark_connected(acq.id, unix_now());
             if let Some(h) = reg.get_mut(acq.id) {
+                h.files_dir = mode.has_files().then(|| config.directories.cache.join(&h.info.machine_guid));
                 h.is_localhost = true;
                 h.created_seq = unix_now_us() as u64;
             }
@@ -229,15 +282,16 @@ async fn shard_main(
         shard.publish(&local_guid, summary).await;
         crate::collectors::local::start(&shard);
     }
-    for fd in fds {
+    let mut accepts = Vec::new();
+    for (fd, ssl) in fds {
         // SAFETY: `fd` is a dup of a bound, listening, non-blocking socket owned by us.
         let listener = unsafe { TcpListener::from_raw_fd(fd) };
         let shard = shard.clone();
-        glommio::spawn_local(async move {
+        let accept = glommio::spawn_local(async move {
             loop {
                 match listener.accept().await {
                     Ok(stream) => {
-                        glommio::spawn_local(conn::serve(shard.clone(), stream)).detach();
+                        glommio::spawn_local(conn::serve(shard.clone(), stream, ssl)).detach();
                     }
                     Err(e) => {
                         crate::error!("accept() failed: {e}");
@@ -247,20 +301,36 @@ async fn shard_main(
             }
         })
         .detach();
+        accepts.push(accept);
     }
-    futures_lite::future::pending::<()>().await;
+    // SAFETY: `control` is this shard's end of its control socket pair, handed to it.
+    unsafe { shutdown::wait_for_stop(control) }.await;
+    shutdown::stop_shard(&shard, accepts).await;
+    crate::info!("shard {id}: stopped");
 }
 
 async fn handle_message(shard: &Rc<Shard>, msg: Msg) {
     match msg {
-        Msg::Stream { fd, peer, request, admitted, early } => {
-            // SAFETY: the message owns this dup'ed, connected socket fd.
-            let stream = unsafe { TcpStream::from_raw_fd(fd) };
-            glommio::spawn_local(receiver::run(shard.clone(), stream, peer, *request, admitted, early)).detach();
+        Msg::Stream { fd, peer, request, admitted, early, transport } => {
+            let conn = match transport {
+                // SAFETY: the message owns this dup'ed, connected TCP socket fd.
+                Transport::Tcp => Conn::Plain(unsafe { TcpStream::from_raw_fd(fd) }),
+                // SAFETY: the message owns this end of a connected socket pair.
+                Transport::TlsRelay => Conn::Relay { stream: unsafe { UnixStream::from_raw_fd(fd) }, fd },
+            };
+            if shard.stopping.get() {
+                return; // dropping the stream closes it
+            }
+            glommio::spawn_local(receiver::run(shard.clone(), conn, peer, *request, admitted, early)).detach();
         }
         Msg::Api { id, from, request, machine_guid } => {
-            let response = conn::serve_local(shard, &request, &machine_guid);
-            shard.send(from, Msg::ApiReply { id, response: Box::new(response) }).await;
+            // Serving may wait for disk reads: never hold up the message loop.
+            let shard = shard.clone();
+            glommio::spawn_local(async move {
+                let response = conn::serve_local(&shard, &request, &machine_guid).await;
+                shard.send(from, Msg::ApiReply { id, response: Box::new(response) }).await;
+            })
+            .detach();
         }
         Msg::ApiReply { id, response } => shard.deliver(id, Reply::Api(response)),
         Msg::PrometheusPart { id, from, request } => {
@@ -274,5 +344,10 @@ async fn handle_message(shard: &Rc<Shard>, msg: Msg) {
             shard.send(from, Msg::RateReply { id, wait_secs: wait }).await;
         }
         Msg::RateReply { id, wait_secs } => shard.deliver(id, Reply::Rate(wait_secs)),
+        Msg::EngineStats { id, from } => {
+            let stats = Box::new(shard.engine.stats());
+            shard.send(from, Msg::EngineStatsReply { id, stats }).await;
+        }
+        Msg::EngineStatsReply { id, stats } => shard.deliver(id, Reply::EngineStats(stats)),
     }
 }

@@ -3,6 +3,8 @@
 //! the prompt, then the ingest loop — read into the connection's line buffer and apply
 //! the complete lines through the shard's one ingest path (`ingest`) — until the child
 //! goes away or a FATAL protocol error ends the session (logged with the offending line).
+//! Before each socket read the receiver waits while the shard's dbengine is over its
+//! dirty limit.
 
 use std::cell::Cell;
 use std::net::SocketAddr;
@@ -10,11 +12,9 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
-use glommio::net::TcpStream;
-use std::os::fd::AsRawFd;
 
 use crate::hosts::apply::ReceiverSession;
-use crate::hosts::HostInfo;
+use crate::hosts::{HostInfo, MemoryMode};
 use crate::stream::lines::LineBuffer;
 use crate::stream::request::StreamRequest;
 use crate::stream::version;
@@ -23,12 +23,13 @@ use super::admission::{Admitted, Rejection};
 use super::conn::reject;
 use super::ingest::{ingest, LineSource};
 use super::state::{ReceiverHandle, Shard};
+use super::transport::Conn;
 use super::{client_ip, summary_of, unix_now, unix_now_us};
 
 /// A receiver that got no bytes for longer than this is dead and may be replaced.
 const STALE_RECEIVER_SECS: i64 = 30;
 /// Idle stream timeout (REC-5).
-const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Builds the host identity from the handshake.
 fn host_info(req: &StreamRequest, adm: &Admitted, default_update_every: u32) -> HostInfo {
@@ -57,7 +58,7 @@ fn host_info(req: &StreamRequest, adm: &Admitted, default_update_every: u32) -> 
 /// Runs one receiver to its end.
 pub async fn run(
     shard: Rc<Shard>,
-    mut stream: TcpStream,
+    mut stream: Conn,
     peer: SocketAddr,
     req: StreamRequest,
     adm: Admitted,
@@ -68,6 +69,9 @@ pub async fn run(
     let guid = adm.machine_guid.clone();
     let hostname = adm.hostname.clone();
     let now = unix_now();
+    if shard.stopping.get() {
+        return; // the shard is stopping: dropping the stream closes it
+    }
 
     // S12: one live receiver per host; a silent one (> 30 s) is replaced.
     let existing = shard.receivers.borrow().get(&guid).cloned();
@@ -113,17 +117,21 @@ pub async fn run(
     );
     let info = host_info(&req, &adm, settings.update_every.unwrap_or(cfg.global.update_every));
     let update_every = info.update_every;
-    let (host_id, created, renamed_from) = {
+    let (host_id, created, renamed_from, uses_engine) = {
         let mut reg = shard.registry.borrow_mut();
         let acq = reg.get_or_create(info, settings.memory_mode, settings.history, now);
         if let Some(h) = reg.get_mut(acq.id) {
             if acq.created {
                 // Creation time orders hosts across shards (API host lists).
                 h.created_seq = unix_now_us() as u64;
+                if settings.memory_mode.has_files() {
+                    h.files_dir = Some(cfg.directories.cache.join(&h.info.machine_guid));
+                }
             }
         }
         reg.mark_connected(acq.id, now);
-        (acq.id, acq.created, acq.renamed_from)
+        let uses_engine = reg.get(acq.id).is_some_and(|h| h.memory_mode == MemoryMode::DbEngine);
+        (acq.id, acq.created, acq.renamed_from, uses_engine)
     };
     if let Some(old) = renamed_from {
         crate::info!("STREAM {hostname} [receive from [{ip}]:{port}]: host '{old}' renamed to '{hostname}' (possible duplicate machine GUIDs)");
@@ -167,7 +175,7 @@ pub async fn run(
     shard
         .receivers
         .borrow_mut()
-        .insert(guid.clone(), ReceiverHandle { last_rx: last_rx.clone(), fd: stream.as_raw_fd(), generation });
+        .insert(guid.clone(), ReceiverHandle { last_rx: last_rx.clone(), fd: stream.raw_fd(), generation });
     let summary = summary_of(&shard, &guid);
     shard.publish(&guid, summary).await;
 
@@ -187,16 +195,25 @@ pub async fn run(
             let summary = summary_of(&shard, &guid);
             shard.publish(&guid, summary).await;
         }
+        // Back-pressure: while the engine's dirty blocks exceed the page cache, stop
+        // reading (TCP flow control slows the child down) instead of dropping data.
+        if uses_engine {
+            super::dbengine::wait_for_room(&shard.engine).await;
+        }
         match stream.read(source.lines.spare_mut()).await {
+            Ok(0) if shard.stopping.get() => break "strata is shutting down".into(),
             Ok(0) => break "connection closed by the child".into(),
             Ok(n) => {
                 source.lines.advance(n);
                 last_rx.set(unix_now());
             }
+            Err(_) if shard.stopping.get() => break "strata is shutting down".into(),
             Err(e) => break format!("socket error: {e}"),
         }
     };
 
+    // A TLS child gets a close_notify; a plain one a FIN.
+    let _ = glommio::timer::timeout(Duration::from_secs(5), async { stream.close().await.map_err(Into::into) }).await;
     let now = unix_now();
     crate::error!(
         "STREAM {hostname} [receive from [{ip}]:{port}]: disconnected (completed {} updates): {reason}",

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use glommio::channels::channel_mesh::Senders;
 use glommio::channels::local_channel::{self, LocalSender};
+use strata_storage::dbengine::{Engine, EngineStats};
 
 use crate::config::Config;
 use crate::hosts::HostRegistry;
@@ -17,6 +18,7 @@ use crate::web::{HostSummary, Response};
 use super::ingest::LineTaps;
 use super::messages::Msg;
 use super::owner::owner_of;
+use super::shutdown::Hook;
 
 /// A reply that a task of this shard is waiting for.
 #[derive(Debug)]
@@ -24,6 +26,7 @@ pub enum Reply {
     Api(Box<Response>),
     Rate(Option<u64>),
     Parts(Vec<(String, String)>),
+    EngineStats(Box<EngineStats>),
 }
 
 /// A receiver attached to a host of this shard.
@@ -71,6 +74,8 @@ pub struct Shard {
     /// The parent's own machine GUID (lower-case).
     pub local_guid: String,
     pub registry: RefCell<HostRegistry>,
+    /// This shard's dbengine (its hosts in `dbengine` mode store into it).
+    pub engine: Engine,
     pub directory: RefCell<Directory>,
     pub receivers: RefCell<HashMap<String, ReceiverHandle>>,
     pub senders: Option<Senders<Msg>>,
@@ -78,6 +83,13 @@ pub struct Shard {
     pub next_id: Cell<u64>,
     /// Shard 0 only: unix seconds of the last accepted stream (S11).
     pub rate_last_accepted: Cell<i64>,
+    /// The shard is stopping (`shutdown`): no new receivers, no cross-shard error noise.
+    pub stopping: Cell<bool>,
+    /// Run in order when the shard stops (`shutdown::stop_shard`).
+    pub shutdown_hooks: RefCell<Vec<Hook>>,
+    /// The TLS server configuration (`None` = TLS off); this shard's own copy, with its
+    /// own session cache.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Line taps of this shard's hosts (see `ingest`).
     pub taps: RefCell<LineTaps>,
 }
@@ -96,7 +108,7 @@ impl Shard {
     /// Sends `msg` to shard `to` (never to itself).
     pub async fn send(&self, to: usize, msg: Msg) {
         if let Some(s) = &self.senders {
-            if s.send_to(to, msg).await.is_err() {
+            if s.send_to(to, msg).await.is_err() && !self.stopping.get() {
                 crate::error!("cannot send a message to shard {to}");
             }
         }

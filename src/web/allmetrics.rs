@@ -260,13 +260,13 @@ pub fn stored_average(c: &Chart, col: usize, after: i64, before: i64, sum: bool)
         return None;
     }
     let (mut total, mut n) = (0.0, 0usize);
-    let mut t = after;
-    while t <= before {
-        if let Sample::Value { value, .. } = c.store.get(col, t) {
+    let mut samples = Vec::new();
+    c.store.read(col, after, before, &mut samples);
+    for s in &samples {
+        if let Sample::Value { value, .. } = s {
             total += value;
             n += 1;
         }
-        t += ue;
     }
     if n == 0 {
         return None;

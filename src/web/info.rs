@@ -4,7 +4,7 @@
 
 use super::json::{push_str, push_str_array};
 use super::{host_version, ApiContext, Response};
-use crate::hosts::Host;
+use crate::hosts::{Host, MemoryMode};
 
 /// System-info value: the first of `keys` that is set, else "".
 fn sys<'a>(host: &'a Host, keys: &[&str]) -> &'a str {
@@ -106,8 +106,28 @@ pub fn render(host: &Host, ctx: &ApiContext) -> Response {
         seen.push(pm);
     }
     o.push_str(
-        "\n ],\n \"cloud-enabled\": false,\n \"cloud-available\": false,\n \"agent-claimed\": false,\n \"aclk-available\": false\n}",
+        "\n ],\n \"cloud-enabled\": false,\n \"cloud-available\": false,\n \"agent-claimed\": false,\n \"aclk-available\": false",
     );
+    if let (MemoryMode::DbEngine, Some(s)) = (host.memory_mode, &ctx.dbengine) {
+        // strata only: the agent's dbengine in a few numbers (all of /api/v1/dbengine
+        // for the details).
+        o.push_str(&format!(
+            ",\n \"dbengine\": {{ \"files_attached\": {}, \"page_cache_size_bytes\": {}, \"page_cache_used_bytes\": {}, \"dirty_bytes\": {}, \"flush_backlog_bytes\": {}, \"open_blocks_bytes\": {}, \"values_sealed\": {}, \"bytes_per_sample\": {:.3}, \"disk_bytes_written\": {}, \"datafiles\": {}, \"datafiles_bytes\": {}, \"dropped_values\": {} }}",
+            s.files_attached,
+            s.cache_limit_bytes,
+            s.cache_used_bytes,
+            s.cache_dirty_bytes,
+            s.flush_backlog_bytes,
+            s.open_bytes,
+            s.values_sealed,
+            s.encoded_bytes_per_sample,
+            s.files.bytes_written,
+            s.files.datafiles,
+            s.files.datafiles_bytes,
+            s.dropped_values
+        ));
+    }
+    o.push_str("\n}");
     Response::json(o)
 }
 
@@ -165,6 +185,33 @@ mod tests {
         ];
         let pos: Vec<usize> = order.iter().map(|k| text.find(k).unwrap()).collect();
         assert!(pos.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn dbengine_object_for_dbengine_hosts_only() {
+        let mut h = host_with_charts();
+        let hs = summaries();
+        let mut ctx = ctx_hosts(&hs);
+        let stats = strata_storage::dbengine::EngineStats {
+            cache_limit_bytes: 33_554_432,
+            cache_dirty_bytes: 10,
+            values_sealed: 99,
+            encoded_bytes_per_sample: 1.25,
+            ..Default::default()
+        };
+        ctx.dbengine = Some(stats);
+        let v: Value = serde_json::from_slice(&render(&h, &ctx).body).unwrap();
+        assert!(v.get("dbengine").is_none(), "a ram host");
+        h.memory_mode = MemoryMode::DbEngine;
+        let v: Value = serde_json::from_slice(&render(&h, &ctx).body).unwrap();
+        assert_eq!(v["dbengine"]["page_cache_size_bytes"], 33_554_432);
+        assert_eq!(v["dbengine"]["dirty_bytes"], 10);
+        assert_eq!(v["dbengine"]["values_sealed"], 99);
+        assert_eq!(v["dbengine"]["bytes_per_sample"], 1.25);
+        assert_eq!(v["dbengine"]["files_attached"], false);
+        ctx.dbengine = None;
+        let v: Value = serde_json::from_slice(&render(&h, &ctx).body).unwrap();
+        assert!(v.get("dbengine").is_none(), "not gathered");
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod alarms;
 pub mod allmetrics;
 mod charts;
 pub mod data;
+pub mod dbengine;
 mod http;
 mod info;
 mod json;
@@ -22,8 +23,10 @@ mod testutil;
 
 use crate::hosts::Host;
 
-pub use http::parse_request;
-pub use route::{find_host, handle, host_not_found, is_prometheus_all_hosts, target_of};
+pub use http::{parse_request, BAD_REQUEST};
+pub use route::{
+    api_command, find_host, handle, host_not_found, is_dbengine_stats, is_prometheus_all_hosts, load_spans, target_of,
+};
 
 /// Content types used by the API (B.0).
 pub mod content_type {
@@ -149,6 +152,9 @@ pub struct ApiContext<'a> {
     pub now: i64,
     /// strata's own version string (reported as localhost's version).
     pub version: &'a str,
+    /// The dbengine counters summed over every shard, when the runtime gathered them
+    /// (shown by `/api/v1/info` for a `dbengine` host).
+    pub dbengine: Option<strata_storage::dbengine::EngineStats>,
 }
 
 /// The program version reported for `host`: our own for localhost, else what the child

@@ -101,6 +101,43 @@ pub fn host_not_found(name: &str) -> Response {
     Response::html(404, &format!("This netdata does not maintain a database for host: {}", html_escape(name)))
 }
 
+/// The `/api/v1/<command>` a request names (after any `/host/<HOST>/` prefix).
+pub fn api_command(req: &ApiRequest) -> Option<String> {
+    let s = split(req).ok()?;
+    match s.rest.as_slice() {
+        [api, v1, cmd, ..] if api == "api" && v1 == "v1" => Some(cmd.clone()),
+        _ => None,
+    }
+}
+
+/// `/api/v1/dbengine` (any `/host/<HOST>/` prefix too): agent-wide engine counters,
+/// answered by the runtime with [`super::dbengine::render`].
+pub fn is_dbengine_stats(req: &ApiRequest) -> bool {
+    req.method == "GET" && split(req).is_ok_and(|s| s.rest.iter().map(String::as_str).eq(["api", "v1", "dbengine"]))
+}
+
+/// Slots of an allmetrics scrape window that are loaded before serving (per chart).
+const ALLMETRICS_LOAD_SLOTS: i64 = 120;
+
+/// The stored ranges [`handle`] will read for `req` on `host`, so that the runtime can
+/// bring them into memory first (dbengine charts only; empty otherwise).
+pub fn load_spans(req: &ApiRequest, host: &Host) -> Vec<strata_storage::LoadSpan> {
+    let Ok(s) = split(req) else { return Vec::new() };
+    match s.rest.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["api", "v1", "data"] => data::load_spans(host, &Query::parse(s.query)),
+        ["api", "v1", "allmetrics"] => host
+            .charts
+            .iter()
+            .filter_map(|c| {
+                let last = c.store.last_time()?;
+                let ue = i64::from(c.update_every.max(1));
+                c.store.load_span(last - ALLMETRICS_LOAD_SLOTS * ue, last)
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// Second step, on the shard owning `host`: serves the request (the part after any
 /// `/host/<HOST>` prefix).
 pub fn handle(req: &ApiRequest, host: &Host, ctx: &ApiContext) -> Response {

@@ -29,11 +29,29 @@ pub fn dim(id: &str, name: &str) -> Dimension {
 /// A chart `id` (name = id) whose slot `i` is at `T0 + i*ue` and holds `rows[i]`
 /// (one entry per dimension, `None` = gap).
 pub fn chart_rows(id: &str, dims: &[(&str, &str)], ue: u32, rows: &[Vec<Option<f64>>]) -> Chart {
-    let mut store = ChartStore::ram(1000, ue);
+    chart_rows_in(ChartStore::ram(1000, ue), id, dims, ue, rows)
+}
+
+/// [`chart_rows`] stored in a dbengine with small blocks (`block_slots` rows each), so
+/// reads cross sealed blocks and the open one.
+pub fn chart_rows_db(id: &str, dims: &[(&str, &str)], ue: u32, rows: &[Vec<Option<f64>>], block_slots: u32) -> Chart {
+    use strata_storage::dbengine::{Engine, EngineConfig};
+    let engine = Engine::new(EngineConfig { block_slots, ..EngineConfig::new(1 << 24) }, None);
+    chart_rows_in(ChartStore::dbengine(&engine, "6b1f0000-0000-0000-0000-000000000001", id, ue), id, dims, ue, rows)
+}
+
+/// [`chart_rows`] in the given (empty) store.
+pub fn chart_rows_in(
+    mut store: ChartStore,
+    id: &str,
+    dims: &[(&str, &str)],
+    ue: u32,
+    rows: &[Vec<Option<f64>>],
+) -> Chart {
     let mut ds = Vec::new();
     let mut dim_index = crate::hosts::IdMap::default();
     for (i, (did, name)) in dims.iter().enumerate() {
-        store.add_column();
+        store.add_column(did.as_bytes());
         let mut d = dim(did, name);
         d.last_collected = 100 * (i as i64 + 1);
         d.last_collected_ut = (T0 + rows.len().max(1) as i64 * i64::from(ue) - i64::from(ue)) * 1_000_000 + 250_000;
@@ -130,6 +148,8 @@ pub fn host_with_charts() -> Host {
         },
         memory_mode: MemoryMode::Ram,
         history: 3996,
+        files_dir: None,
+        engine: None,
         labels: vec![
             Label { name: "_os_name".into(), value: "Debian GNU/Linux".into(), source: 0 },
             Label { name: "room".into(), value: "lab \"1\"".into(), source: 1 },
@@ -209,5 +229,5 @@ pub fn summaries() -> Vec<HostSummary> {
 }
 
 pub fn ctx_hosts(hosts: &[HostSummary]) -> ApiContext<'_> {
-    ApiContext { hosts, now: T0 + 20, version: "v1.29.3-strata" }
+    ApiContext { hosts, now: T0 + 20, version: "v1.29.3-strata", dbengine: None }
 }

@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -27,7 +27,9 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        if !self.0.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
     }
 }
 
@@ -69,8 +71,15 @@ pub fn plugins_dir(dir: &TempDir) -> PathBuf {
     dir.0.join("plugins.d")
 }
 
+/// An API key that admits every child; children get the parent's default memory mode
+/// (`dbengine` unless the netdata.conf says otherwise).
 pub fn default_stream_conf() -> String {
-    format!("[{KEY}]\n    enabled = yes\n    allow from = *\n    default memory mode = ram\n")
+    format!("[{KEY}]\n    enabled = yes\n    allow from = *\n")
+}
+
+/// [`default_stream_conf`] with the children's memory mode set.
+pub fn stream_conf_with_mode(mode: &str) -> String {
+    format!("{}    default memory mode = {mode}\n", default_stream_conf())
 }
 
 impl Parent {
@@ -168,6 +177,50 @@ impl Parent {
     }
 }
 
+/// A parent that has exited: how, what it logged, and its config directory (kept).
+pub struct Stopped {
+    pub status: ExitStatus,
+    pub logs: Arc<Mutex<Vec<String>>>,
+    pub dir: TempDir,
+}
+
+impl Stopped {
+    /// Waits until a log line contains every needle (the log reader may lag the exit).
+    pub fn wait_log(&self, needles: &[&str]) -> String {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Some(l) = self.logs.lock().unwrap().iter().find(|l| needles.iter().all(|n| l.contains(n))) {
+                return l.clone();
+            }
+            if Instant::now() > deadline {
+                panic!("no log line with {needles:?}; logs: {:#?}", self.logs.lock().unwrap());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Parent {
+    /// Sends `signal` and waits (at most 20 s) for the process to exit.
+    pub fn stop_with(mut self, signal: i32) -> Stopped {
+        // SAFETY: plain kill(2) on the pid of our own child process.
+        let rc = unsafe { libc::kill(self.child.id() as libc::pid_t, signal) };
+        assert_eq!(rc, 0, "kill({signal})");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(s) = self.child.try_wait().expect("try_wait") {
+                break s;
+            }
+            if Instant::now() > deadline {
+                panic!("strata did not exit after signal {signal}; logs: {:#?}", self.logs.lock().unwrap());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let dir = std::mem::replace(&mut self.dir, TempDir(PathBuf::new()));
+        Stopped { status, logs: self.logs.clone(), dir }
+    }
+}
+
 impl Drop for Parent {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -223,6 +276,30 @@ pub fn is_closed(s: &mut TcpStream) -> bool {
     s.set_read_timeout(Some(Duration::from_secs(5))).ok();
     let mut b = [0u8; 16];
     matches!(s.read(&mut b), Ok(0) | Err(_))
+}
+
+/// Sends a stream, pacing its first `cycles` collection cycles (delimited by
+/// `BEGIN "system.cpu"`) at 1 s (the parent owns the clock, so an instant replay would
+/// land in a single slot); the rest is sent at once.
+pub fn replay_paced(mut sock: TcpStream, stream: &[u8], cycles: usize) -> TcpStream {
+    let marker = b"BEGIN \"system.cpu\"";
+    let mut seen = 0;
+    let mut start = 0;
+    let mut pos = 0;
+    while pos < stream.len() && seen < cycles {
+        let line_end = stream[pos..].iter().position(|b| *b == b'\n').map(|i| pos + i + 1).unwrap_or(stream.len());
+        if stream[pos..line_end].starts_with(marker) {
+            if seen > 0 {
+                sock.write_all(&stream[start..pos]).expect("send");
+                start = pos;
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            seen += 1;
+        }
+        pos = line_end;
+    }
+    sock.write_all(&stream[start..]).expect("send");
+    sock
 }
 
 /// The project's `shared/` directory (a sibling of the project root).

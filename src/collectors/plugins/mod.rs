@@ -6,7 +6,9 @@
 //!
 //! Owns: [`supervise`] (the directory scan, every `check for new plugins every`
 //! seconds; a file name already running, from any directory, is not started twice) and
-//! the life of one plugin ([`run_plugin`]). Everything runs as tasks of the shard that
+//! the life of one plugin ([`run_plugin`]), and [`shutdown_hook`]: when the shard stops,
+//! every running plugin gets SIGTERM and is reaped (none is started again). Everything
+//! runs as tasks of the shard that
 //! owns localhost; a plugin never blocks it (its output is read from a socket through
 //! the reactor) and nothing a plugin does can stop the daemon: bad output ends that
 //! plugin's run only. Log lines are Netdata's (`connected to '…' running on pid N`,
@@ -16,7 +18,8 @@
 pub mod policy;
 pub mod process;
 
-use std::collections::HashSet;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::Duration;
@@ -42,11 +45,34 @@ pub fn plugin_name(file_name: &str) -> Option<&str> {
     file_name.strip_suffix(SUFFIX).filter(|n| !n.is_empty())
 }
 
-/// Where localhost lives, for the plugins' lines.
+/// Where localhost lives, for the plugins' lines, and which plugin processes run.
 #[derive(Debug, Clone)]
 pub struct Target {
     pub host_id: HostId,
     pub guid: String,
+    /// Running plugins: file name → pid.
+    pub running: Rc<RefCell<HashMap<String, u32>>>,
+}
+
+/// Stops every running plugin of this shard (SIGTERM, then waits up to 5 s for the
+/// runners to reap them). Register with `Shard::on_shutdown`.
+pub fn shutdown_hook(running: Rc<RefCell<HashMap<String, u32>>>) -> crate::shard::shutdown::Hook {
+    Box::new(move |_shard| {
+        Box::pin(async move {
+            let pids: Vec<(String, u32)> = running.borrow().iter().map(|(f, p)| (f.clone(), *p)).collect();
+            for (file, pid) in &pids {
+                crate::info!("PLUGINSD: killing child process pid {pid} ({file})");
+                // SAFETY: kill(2) of a child process of ours that its runner has not reaped.
+                unsafe {
+                    libc::kill(*pid as libc::pid_t, libc::SIGTERM);
+                }
+            }
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            while !running.borrow().is_empty() && std::time::Instant::now() < deadline {
+                glommio::timer::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    })
 }
 
 /// The environment Netdata gives its plugins.
@@ -82,7 +108,7 @@ pub async fn supervise(shard: Rc<Shard>, target: Target) {
     let every = Duration::from_secs(shard.config.plugins.check_for_new_plugins_every.max(1));
     let mut known: HashSet<String> = HashSet::new();
     let mut dir_errors: Vec<Option<i32>> = vec![None; dirs.len()];
-    loop {
+    while !shard.stopping.get() {
         for (i, dir) in dirs.iter().enumerate() {
             let entries = match std::fs::read_dir(dir) {
                 Ok(e) => e,
@@ -144,6 +170,9 @@ pub async fn run_plugin(shard: Rc<Shard>, target: Target, p: Plugin) {
                 (one_run(&shard, &target, &p, &prefix, child).await, what)
             }
         };
+        if shard.stopping.get() {
+            return;
+        }
         match sup.after_run(outcome, &what, p.ue) {
             Next::Restart { after, log: line } => {
                 if let Some((level, text)) = line {
@@ -192,6 +221,7 @@ async fn one_run(
 ) -> RunOutcome {
     let path = p.path.display();
     crate::info!("{prefix}: connected to '{path}' running on pid {}", child.pid);
+    target.running.borrow_mut().insert(p.file.clone(), child.pid);
     // Detached: a process the plugin started may keep its stderr open after it exits.
     glommio::spawn_local(log_stderr(child.stderr, prefix.to_string())).detach();
     let session = ReceiverSession::new(PLUGIN_PROTOCOL_VERSION, p.file.clone(), p.ue);
@@ -224,6 +254,7 @@ async fn one_run(
     );
     drop(child.stdout);
     let status = process::stop(&mut child.child, failure.is_some()).await;
+    target.running.borrow_mut().remove(&p.file);
     drop(child.stdin);
     let exit = if disabled {
         Exit::Disable

@@ -16,6 +16,22 @@ use crate::web::Response;
 pub use params::{DataParams, Format, Grouping, Options};
 pub use query::{QueryRequest, QueryResult};
 
+/// The stored range `/api/v1/data` will read for `q` (to load it from disk first).
+pub fn load_spans(host: &Host, q: &Query) -> Vec<strata_storage::LoadSpan> {
+    let p = DataParams::from_query(q);
+    let Some(chart) = p.chart.as_deref().and_then(|key| find_chart(host, key)) else { return Vec::new() };
+    let req = QueryRequest {
+        after: p.after,
+        before: p.before,
+        points: p.points,
+        group: p.group,
+        gtime: p.gtime,
+        options: p.options,
+        dimensions: p.dimensions.as_deref(),
+    };
+    query::span(chart, &req).and_then(|(from, to)| chart.store.load_span(from, to)).into_iter().collect()
+}
+
 /// Serves `/api/v1/data` for `host`.
 pub fn handle(host: &Host, q: &Query) -> Response {
     let p = DataParams::from_query(q);

@@ -8,12 +8,29 @@
 //! Layers, each owned by one module:
 //! - [`block`]: the identity and metadata of a block (shared by every layer).
 //! - [`codec`]: pure bytes in / values out: the streaming block encoder and the decoder.
-//! - `files` (datafiles, journals, extents, crc, the I/O trait): how sealed blocks reach disk
-//!   and are found again after a restart.
-//! - the engine (page cache, index, flushing, queries): one instance per shard.
+//! - [`chart`]: one chart's open block and its reads ([`DbChart`]).
+//! - [`engine`]: one shard's engine: [`cache`] (page cache), [`index`] (series → blocks),
+//!   flushing, back-pressure, query loading and counters.
+//! - [`files`]: datafiles, journals, extents with crc, the I/O trait (std and io_uring),
+//!   recovery and quota: how sealed blocks reach disk and are found after a restart.
+//! - [`seam`]: the [`BlockFiles`] trait through which sealed blocks reach the files layer
+//!   (datafiles, journals, extents, crc, the I/O trait) and come back.
 
 pub mod block;
+pub mod cache;
+pub mod chart;
 pub mod codec;
+pub mod engine;
+pub mod files;
+pub mod index;
+pub mod seam;
 
 pub use block::{BlockMeta, SeriesKey};
+pub use chart::DbChart;
 pub use codec::{BlockEncoder, CodecError};
+pub use engine::{DropReport, Engine, EngineConfig, EngineStats, LoadSpan, Pinned};
+pub use index::SeriesId;
+pub use seam::{BlockFiles, DiskLocation, FilesError, FilesStats, LocalFuture};
+
+#[cfg(test)]
+mod testfiles;

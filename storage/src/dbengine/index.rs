@@ -1,0 +1,250 @@
+//! The block index of one shard: series key → time-ordered sealed blocks.
+//!
+//! Owns: every [`Series`] (one chart of one host, named by [`SeriesKey`]) and, per series,
+//! the list of its sealed blocks with where each one lives (the page cache by [`BlockId`],
+//! and the disk location once written). Invariants: a series' blocks are sorted by start
+//! time and do not overlap when they were sealed by this engine (blocks recovered from disk
+//! are inserted in order too; an overlap can then exist and a read takes the later block);
+//! column sets are interned per series (`dims` is an index into `dim_sets`), so a block
+//! entry is a few dozen bytes whatever the number of dimensions.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use super::block::{BlockMeta, SeriesKey};
+use super::cache::BlockId;
+use super::seam::DiskLocation;
+
+/// Compact handle of a series within one engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SeriesId(pub u32);
+
+/// One sealed block in the index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexedBlock {
+    pub id: BlockId,
+    pub start: i64,
+    pub update_every: u32,
+    pub slots: u32,
+    /// Index into the series' `dim_sets`.
+    pub dims: u32,
+    /// Set once the files layer wrote it.
+    pub disk: Option<DiskLocation>,
+}
+
+impl IndexedBlock {
+    /// Time of the last slot.
+    pub fn end(&self) -> i64 {
+        self.start + i64::from(self.slots.saturating_sub(1)) * i64::from(self.update_every.max(1))
+    }
+}
+
+/// The blocks of one chart of one host.
+#[derive(Debug)]
+pub struct Series {
+    pub key: SeriesKey,
+    pub dim_sets: Vec<Rc<[String]>>,
+    pub blocks: Vec<IndexedBlock>,
+}
+
+impl Series {
+    /// Blocks whose time span meets `from..=to`, oldest first.
+    pub fn overlapping(&self, from: i64, to: i64) -> &[IndexedBlock] {
+        let lo = self.blocks.partition_point(|b| b.end() < from);
+        let hi = self.blocks.partition_point(|b| b.start <= to);
+        self.blocks.get(lo..hi.max(lo)).unwrap_or(&[])
+    }
+
+    /// Columns (dimension ids) of a block.
+    pub fn dims_of(&self, b: &IndexedBlock) -> &[String] {
+        self.dim_sets.get(b.dims as usize).map_or(&[], |d| d)
+    }
+
+    fn position(&self, start: i64, id: BlockId) -> Option<usize> {
+        let lo = self.blocks.partition_point(|b| b.start < start);
+        (lo..self.blocks.len()).take_while(|&i| self.blocks[i].start == start).find(|&i| self.blocks[i].id == id)
+    }
+}
+
+/// Every series of one shard.
+#[derive(Debug, Default)]
+pub struct Index {
+    series: Vec<Series>,
+    by_key: HashMap<SeriesKey, SeriesId>,
+    blocks: usize,
+    on_disk: usize,
+}
+
+impl Index {
+    /// The id of a series, created empty if new.
+    pub fn series_id(&mut self, key: SeriesKey) -> SeriesId {
+        if let Some(id) = self.by_key.get(&key) {
+            return *id;
+        }
+        let id = SeriesId(self.series.len() as u32);
+        self.by_key.insert(key.clone(), id);
+        self.series.push(Series { key, dim_sets: Vec::new(), blocks: Vec::new() });
+        id
+    }
+
+    pub fn series(&self, id: SeriesId) -> Option<&Series> {
+        self.series.get(id.0 as usize)
+    }
+
+    pub fn series_count(&self) -> usize {
+        self.series.len()
+    }
+
+    /// Blocks indexed, and how many of them are on disk.
+    pub fn block_counts(&self) -> (usize, usize) {
+        (self.blocks, self.on_disk)
+    }
+
+    /// The interned index of a column set of `series`.
+    pub fn intern_dims(&mut self, series: SeriesId, dims: &[String]) -> u32 {
+        let Some(s) = self.series.get_mut(series.0 as usize) else { return 0 };
+        if let Some(i) = s.dim_sets.iter().rposition(|d| **d == *dims) {
+            return i as u32;
+        }
+        s.dim_sets.push(dims.into());
+        (s.dim_sets.len() - 1) as u32
+    }
+
+    /// Adds a block, keeping the series sorted by start.
+    pub fn insert(&mut self, series: SeriesId, block: IndexedBlock) {
+        let Some(s) = self.series.get_mut(series.0 as usize) else { return };
+        if block.disk.is_some() {
+            self.on_disk += 1;
+        }
+        self.blocks += 1;
+        if s.blocks.last().is_none_or(|l| l.start <= block.start) {
+            s.blocks.push(block);
+        } else {
+            let at = s.blocks.partition_point(|b| b.start <= block.start);
+            s.blocks.insert(at, block);
+        }
+    }
+
+    /// Records where a block was written; `false` if it is no longer indexed.
+    pub fn set_location(&mut self, series: SeriesId, start: i64, id: BlockId, loc: DiskLocation) -> bool {
+        let Some(s) = self.series.get_mut(series.0 as usize) else { return false };
+        let Some(i) = s.position(start, id) else { return false };
+        if s.blocks[i].disk.is_none() {
+            self.on_disk += 1;
+        }
+        s.blocks[i].disk = Some(loc);
+        true
+    }
+
+    /// Removes a block.
+    pub fn remove(&mut self, series: SeriesId, start: i64, id: BlockId) -> Option<IndexedBlock> {
+        let s = self.series.get_mut(series.0 as usize)?;
+        let i = s.position(start, id)?;
+        let b = s.blocks.remove(i);
+        self.blocks -= 1;
+        if b.disk.is_some() {
+            self.on_disk -= 1;
+        }
+        Some(b)
+    }
+
+    /// Removes every block stored in `datafile`; returns their ids.
+    pub fn forget_datafile(&mut self, datafile: u32) -> Vec<BlockId> {
+        let mut gone = Vec::new();
+        for s in &mut self.series {
+            s.blocks.retain(|b| {
+                let keep = b.disk.is_none_or(|l| l.datafile != datafile);
+                if !keep {
+                    gone.push(b.id);
+                }
+                keep
+            });
+        }
+        self.blocks -= gone.len();
+        self.on_disk -= gone.len();
+        gone
+    }
+
+    /// The metadata of a block, as the files layer stores it.
+    pub fn meta(&self, series: SeriesId, b: &IndexedBlock) -> Option<BlockMeta> {
+        let s = self.series(series)?;
+        Some(BlockMeta {
+            series: s.key.clone(),
+            dims: s.dims_of(b).to_vec(),
+            start: b.start,
+            update_every: b.update_every,
+            slots: b.slots,
+        })
+    }
+
+    /// The indexed block with this start and id.
+    pub fn block(&self, series: SeriesId, start: i64, id: BlockId) -> Option<&IndexedBlock> {
+        let s = self.series(series)?;
+        s.position(start, id).map(|i| &s.blocks[i])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(c: &str) -> SeriesKey {
+        SeriesKey { host_guid: "g".into(), chart_id: c.into() }
+    }
+
+    fn blk(id: u64, start: i64, slots: u32) -> IndexedBlock {
+        IndexedBlock { id: BlockId(id), start, update_every: 1, slots, dims: 0, disk: None }
+    }
+
+    #[test]
+    fn series_are_found_by_key_and_blocks_stay_sorted() {
+        let mut ix = Index::default();
+        let a = ix.series_id(key("a"));
+        let b = ix.series_id(key("b"));
+        assert_ne!(a, b);
+        assert_eq!(ix.series_id(key("a")), a);
+        ix.insert(a, blk(1, 100, 10));
+        ix.insert(a, blk(2, 120, 10));
+        ix.insert(a, blk(3, 110, 5));
+        let s = ix.series(a).unwrap();
+        assert_eq!(s.blocks.iter().map(|b| b.start).collect::<Vec<_>>(), vec![100, 110, 120]);
+        assert_eq!(s.overlapping(109, 111).iter().map(|b| b.id.0).collect::<Vec<_>>(), vec![1, 3]);
+        assert_eq!(s.overlapping(115, 119).len(), 0, "between blocks");
+        assert_eq!(s.overlapping(0, 1000).len(), 3);
+        assert_eq!(s.overlapping(130, 200).len(), 0, "after the last");
+        assert_eq!(ix.block_counts(), (3, 0));
+    }
+
+    #[test]
+    fn dims_are_interned_and_meta_rebuilt() {
+        let mut ix = Index::default();
+        let a = ix.series_id(key("a"));
+        let d1 = ix.intern_dims(a, &["x".into()]);
+        let d2 = ix.intern_dims(a, &["x".into(), "y".into()]);
+        assert_eq!(ix.intern_dims(a, &["x".into()]), d1);
+        let mut b = blk(1, 10, 3);
+        b.dims = d2;
+        ix.insert(a, b.clone());
+        let m = ix.meta(a, &b).unwrap();
+        assert_eq!(m.dims, vec!["x".to_string(), "y".to_string()]);
+        assert_eq!((m.start, m.slots, m.end()), (10, 3, 12));
+        assert_eq!(m.series, key("a"));
+    }
+
+    #[test]
+    fn locations_and_datafile_deletion() {
+        let mut ix = Index::default();
+        let a = ix.series_id(key("a"));
+        ix.insert(a, blk(1, 0, 10));
+        ix.insert(a, blk(2, 10, 10));
+        let loc = |f| DiskLocation { datafile: f, extent_offset: 0, extent_len: 4096, index: 0 };
+        assert!(ix.set_location(a, 0, BlockId(1), loc(7)));
+        assert!(ix.set_location(a, 10, BlockId(2), loc(8)));
+        assert!(!ix.set_location(a, 10, BlockId(9), loc(8)), "unknown block");
+        assert_eq!(ix.block_counts(), (2, 2));
+        assert_eq!(ix.forget_datafile(7), vec![BlockId(1)]);
+        assert_eq!(ix.block_counts(), (1, 1));
+        assert!(ix.remove(a, 10, BlockId(2)).is_some());
+        assert_eq!(ix.block_counts(), (0, 0));
+    }
+}
