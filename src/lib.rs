@@ -9,6 +9,7 @@
 //! configurations, the per-port TLS policy), `web` (the HTTP API), `log` (error and access
 //! logs in Netdata's shapes).
 
+pub mod collectors;
 pub mod config;
 pub mod hosts;
 pub mod localhost;

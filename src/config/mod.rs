@@ -16,6 +16,7 @@ pub mod error;
 pub mod file;
 pub mod machine_guid;
 pub mod netdata_conf;
+pub mod plugins_conf;
 mod reader;
 pub mod stream_conf;
 pub mod values;
@@ -26,6 +27,7 @@ pub use bind::{Acl, BindSpec, SslMode};
 pub use error::ConfigError;
 pub use machine_guid::load_or_create_machine_guid;
 pub use netdata_conf::{Directories, Global, Health, Web, WebMode};
+pub use plugins_conf::PluginsConf;
 pub use stream_conf::{HealthSetting, HostSettings, ProxySettings, StreamConf, StreamSection, StreamSender};
 
 use file::{Document, Entry, COMMAND_LINE};
@@ -38,6 +40,8 @@ pub struct Config {
     pub directories: Directories,
     pub web: Web,
     pub health: Health,
+    /// `[plugins]`, `[plugin:NAME]`: the data collectors.
+    pub plugins: PluginsConf,
     pub stream: StreamConf,
     /// One per unknown key / ignored section; to be logged once at start-up.
     pub warnings: Vec<String>,
@@ -58,7 +62,8 @@ pub fn load(config_dir: Option<&Path>, overrides: &[Override]) -> Result<Config,
         Some(dir) => (Document::load(&dir.join("netdata.conf"))?, Document::load(&dir.join("stream.conf"))?),
         None => (None, None),
     };
-    from_documents(netdata.unwrap_or_default(), stream.unwrap_or_default(), overrides)
+    let dir = config_dir.unwrap_or(Path::new(netdata_conf::DEFAULT_CONFIG_DIR));
+    from_documents(netdata.unwrap_or_default(), stream.unwrap_or_default(), overrides, dir)
 }
 
 /// [`load`] from text (`origin` names used in messages), for tests and tools.
@@ -71,10 +76,16 @@ pub fn load_from_str(
         Document::parse(netdata_conf.1, netdata_conf.0),
         Document::parse(stream_conf.1, stream_conf.0),
         overrides,
+        Path::new(netdata_conf::DEFAULT_CONFIG_DIR),
     )
 }
 
-fn from_documents(mut netdata: Document, stream: Document, overrides: &[Override]) -> Result<Config, ConfigError> {
+fn from_documents(
+    mut netdata: Document,
+    stream: Document,
+    overrides: &[Override],
+    config_dir: &Path,
+) -> Result<Config, ConfigError> {
     for o in overrides {
         let section = o.section.trim();
         let key = o.key.trim();
@@ -87,9 +98,17 @@ fn from_documents(mut netdata: Document, stream: Document, overrides: &[Override
         netdata.set(section, key, entry);
     }
     let mut w = Warnings::default();
-    let n = netdata_conf::read(netdata, &mut w)?;
+    let n = netdata_conf::read(netdata, config_dir, &mut w)?;
     let stream = stream_conf::read(&stream, &mut w)?;
-    Ok(Config { global: n.global, directories: n.directories, web: n.web, health: n.health, stream, warnings: w.0 })
+    Ok(Config {
+        global: n.global,
+        directories: n.directories,
+        web: n.web,
+        health: n.health,
+        plugins: n.plugins,
+        stream,
+        warnings: w.0,
+    })
 }
 
 #[cfg(test)]
@@ -140,7 +159,11 @@ mod tests {
         assert_eq!(c.stream, StreamConf::default());
         assert!(c.warnings.is_empty());
         let t = TempDir::with(&[]);
-        assert_eq!(ok(load(Some(&t.0), &[])), c);
+        let mut in_dir = ok(load(Some(&t.0), &[]));
+        assert_eq!(in_dir.directories.config, t.0);
+        assert_eq!(in_dir.directories.plugins[1], t.0.join("custom-plugins.d"), "custom plugins beside the config");
+        in_dir.directories = c.directories.clone();
+        assert_eq!(in_dir, c);
         let c = ok(load(None, &[ov("global", "history", "10")]));
         assert_eq!(c.global.history, 10);
     }
@@ -329,7 +352,6 @@ mod tests {
                 format!("{n}: [global] error log is not used by strata"),
                 format!("{n}: [global] debug flags is not used by strata"),
                 format!("{n}: [web] enable gzip compression is not used by strata"),
-                format!("{n}: section [plugins] is not used by strata (1 key ignored)"),
                 format!("{n}: section [plugin:proc:/proc/net/dev] is not used by strata (1 key ignored)"),
                 format!("{n}: [health] in memory max health log entries is not used by strata"),
                 format!("{st}: section [API_KEY] ignored: its name is not a GUID (API keys and machine GUIDs must be GUIDs; generate one with uuidgen)"),

@@ -9,13 +9,14 @@
 //! `[directories]` and `[web]`, one per section for `[db]`, `[health]` and every other
 //! section that has at least one (uncommented) key.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::hosts::MemoryMode;
 
 use super::bind::{parse_bind_to, BindSpec};
 use super::error::ConfigError;
 use super::file::{Document, Entry};
+use super::plugins_conf::{self, PluginsConf};
 use super::reader::{self, OutOfRange, Warnings};
 
 /// `[global]` (and the v1.36+ `[db]` keys that replaced some of them).
@@ -90,11 +91,26 @@ pub struct Directories {
     /// `None`: log to stderr (Netdata defaults to /var/log/netdata; strata logs to
     /// stderr unless a log directory is configured).
     pub log: Option<PathBuf>,
+    /// Where netdata.conf was read from (`--config-dir`; Netdata's default
+    /// /etc/netdata). Not a key: told to external plugins.
+    pub config: PathBuf,
+    /// `[directories] plugins`: where external plugins (`*.plugin`) are looked for.
+    pub plugins: Vec<PathBuf>,
 }
+
+/// Netdata's user configuration directory.
+pub const DEFAULT_CONFIG_DIR: &str = "/etc/netdata";
 
 impl Default for Directories {
     fn default() -> Directories {
-        Directories { cache: PathBuf::from("/var/cache/netdata"), lib: PathBuf::from("/var/lib/netdata"), log: None }
+        let config = PathBuf::from(DEFAULT_CONFIG_DIR);
+        Directories {
+            cache: PathBuf::from("/var/cache/netdata"),
+            lib: PathBuf::from("/var/lib/netdata"),
+            log: None,
+            plugins: plugins_conf::plugin_dirs(&Document::default(), &config),
+            config,
+        }
     }
 }
 
@@ -239,7 +255,7 @@ const READ: &[(&str, &[&str], Unused)] = &[
         ],
         Unused::PerSection,
     ),
-    ("directories", &["cache", "lib", "log"], Unused::PerKey),
+    ("directories", &["cache", "lib", "log", "plugins"], Unused::PerKey),
     (
         "web",
         &[
@@ -264,7 +280,13 @@ const READ: &[(&str, &[&str], Unused)] = &[
 
 fn warn_unused(doc: &Document, w: &mut Warnings) {
     for section in doc.sections() {
-        let known = READ.iter().find(|(name, _, _)| *name == section.name);
+        // Every key of these two sections is a plugin (module) switch.
+        if section.name == plugins_conf::PLUGINS_SECTION || section.name == plugins_conf::PROC_SECTION {
+            continue;
+        }
+        let external = plugins_conf::external_section_name(&section.name)
+            .map(|_| ("", plugins_conf::PLUGIN_SECTION_KEYS, Unused::PerKey));
+        let known = READ.iter().find(|(name, _, _)| *name == section.name).or(external.as_ref());
         let unused: Vec<&Entry> = section
             .entries
             .iter()
@@ -308,10 +330,12 @@ pub struct NetdataConf {
     pub directories: Directories,
     pub web: Web,
     pub health: Health,
+    pub plugins: PluginsConf,
 }
 
-/// Read netdata.conf settings from `doc` (file plus overrides, overrides already set).
-pub fn read(mut doc: Document, w: &mut Warnings) -> Result<NetdataConf, ConfigError> {
+/// Read netdata.conf settings from `doc` (file plus overrides, overrides already set)
+/// that was found in `config_dir`.
+pub fn read(mut doc: Document, config_dir: &Path, w: &mut Warnings) -> Result<NetdataConf, ConfigError> {
     apply_moves(&mut doc, w);
     warn_unused(&doc, w);
     let mut c = NetdataConf::default();
@@ -362,6 +386,9 @@ pub fn read(mut doc: Document, w: &mut Warnings) -> Result<NetdataConf, ConfigEr
     if let Some(e) = doc.get("directories", "log") {
         d.log = reader::path(e);
     }
+    d.config = config_dir.to_path_buf();
+    d.plugins = plugins_conf::plugin_dirs(&doc, config_dir);
+    c.plugins = plugins_conf::read(&doc, w)?;
 
     read_web(&doc, &mut c.web, w)?;
 
@@ -445,7 +472,7 @@ mod tests {
 
     fn conf(text: &str) -> (NetdataConf, Vec<String>) {
         let mut w = Warnings::default();
-        match read(Document::parse(text, FILE), &mut w) {
+        match read(Document::parse(text, FILE), Path::new(DEFAULT_CONFIG_DIR), &mut w) {
             Ok(c) => (c, w.0),
             Err(e) => panic!("{e}"),
         }
@@ -453,7 +480,7 @@ mod tests {
 
     fn err(text: &str) -> String {
         let mut w = Warnings::default();
-        match read(Document::parse(text, FILE), &mut w) {
+        match read(Document::parse(text, FILE), Path::new(DEFAULT_CONFIG_DIR), &mut w) {
             Ok(c) => panic!("must fail: {c:?}"),
             Err(e) => e.to_string(),
         }
@@ -636,8 +663,6 @@ mod tests {
                 format!("{FILE}: [directories] config is not used by strata"),
                 format!("{FILE}: [db] storage tiers, dbengine disk space MB are not used by strata"),
                 format!("{FILE}: [health] run at least every seconds is not used by strata"),
-                format!("{FILE}: section [plugins] is not used by strata (3 keys ignored)"),
-                format!("{FILE}: section [plugin:proc] is not used by strata (1 key ignored)"),
                 format!("{FILE}: section [registry] is not used by strata (1 key ignored)"),
             ]
         );
@@ -723,7 +748,7 @@ mod tests {
             "history",
             Entry { value: "zz".into(), origin: COMMAND_LINE.into(), section: "global".into(), key: "history".into() },
         );
-        let e = read(doc, &mut Warnings::default()).err().map(|e| e.to_string());
+        let e = read(doc, Path::new(DEFAULT_CONFIG_DIR), &mut Warnings::default()).err().map(|e| e.to_string());
         assert_eq!(e.as_deref(), Some("-W set: [global] history = \"zz\": not a number"));
     }
 

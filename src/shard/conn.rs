@@ -240,8 +240,9 @@ async fn serve_stream(
         Conn::Plain(tcp) => {
             // Hand the socket to its owner: a dup of the fd travels in the message, the
             // original closes with `tcp`.
-            // SAFETY: dup of a valid, open socket fd; the new fd is owned by the message.
-            let fd = unsafe { libc::dup(tcp.as_raw_fd()) };
+            // SAFETY: dup (close-on-exec) of a valid, open socket fd; the new fd is owned
+            // by the message.
+            let fd = unsafe { libc::fcntl(tcp.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) };
             drop(tcp);
             if fd < 0 {
                 crate::error!("STREAM {host} [receive from [{ip}]:{}]: FAILED - SOCKET ERROR (dup)", peer.port());

@@ -8,12 +8,14 @@
 //! lazily, when its first data source attaches (Netdata starts it on the first
 //! collection).
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use crate::config::ProxySettings;
 use crate::hosts::Host;
 use crate::sender::{self, HostModel, HostTap, SenderSettings};
 
+use super::ingest::{TapBatch, TapId};
 use super::state::Shard;
 
 /// The hosts of a shard, as the senders read them.
@@ -59,6 +61,14 @@ pub fn localhost_tap(shard: &Rc<Shard>) -> Option<HostTap> {
     Some(attach(shard, &shard.local_guid.clone(), &hostname, || SenderSettings::for_localhost(cfg)))
 }
 
+/// Puts `tap` on the shard's line taps for `guid`: every batch of lines applied to that
+/// host (by its receiver, the collectors or a plugin) reaches its sender. Removing the
+/// returned id drops the tap, which discards an unfinished collection and detaches it.
+pub fn register(shard: &Shard, guid: &str, tap: HostTap) -> TapId {
+    let tap = RefCell::new(tap);
+    shard.taps.borrow_mut().add(guid, Rc::new(move |b: &TapBatch<'_>| tap.borrow_mut().forward(b.bytes)))
+}
+
 /// Stops and forgets the sender of a removed host.
 pub fn forget(shard: &Shard, guid: &str) {
     if let Some(up) = shard.upstreams.borrow_mut().remove(guid) {
@@ -73,8 +83,6 @@ pub fn prune(shard: &Shard) {
 
 #[cfg(test)]
 mod tests {
-    use std::cell::{Cell, RefCell};
-    use std::collections::HashMap;
     use std::io::{Read, Write};
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
@@ -82,32 +90,14 @@ mod tests {
 
     use super::*;
     use crate::config;
-    use crate::hosts::{HostRegistry, MemoryMode, ReceiverSession};
-    use crate::shard::state::Directory;
+    use crate::hosts::{MemoryMode, ReceiverSession};
     use crate::stream::command::parse_line;
 
     const KEY: &str = "11111111-2222-3333-4444-555555555555";
     const GUID: &str = "aaaaaaaa-0000-0000-0000-0000000000aa";
 
     fn shard(config: config::Config) -> Rc<Shard> {
-        Rc::new(Shard {
-            id: 0,
-            shards: 1,
-            config: Arc::new(config),
-            local_guid: GUID.into(),
-            registry: RefCell::new(HostRegistry::default()),
-            directory: RefCell::new(Directory::default()),
-            receivers: RefCell::new(HashMap::new()),
-            senders: None,
-            pending: RefCell::new(HashMap::new()),
-            next_id: Cell::new(0),
-            rate_last_accepted: Cell::new(0),
-            engine: strata_storage::Engine::new(strata_storage::dbengine::EngineConfig::new(1 << 20), None),
-            stopping: Cell::new(false),
-            shutdown_hooks: RefCell::new(Vec::new()),
-            tls: None,
-            upstreams: RefCell::new(HashMap::new()),
-        })
+        Rc::new(Shard::standalone(config, GUID))
     }
 
     /// Lines a collector applied to the localhost model and forwarded through the

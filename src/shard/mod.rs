@@ -11,6 +11,7 @@ pub mod admission;
 pub mod conn;
 pub mod dbengine;
 pub mod forward;
+pub mod ingest;
 pub mod messages;
 pub mod orphans;
 pub mod owner;
@@ -174,8 +175,9 @@ pub fn run(
     for (id, control) in control_fds.into_iter().enumerate() {
         let fds: Vec<(RawFd, SslMode)> = listeners
             .iter()
-            // SAFETY: dup of a listening socket we own; each shard owns its copy.
-            .map(|l| (unsafe { libc::dup(l.socket.as_raw_fd()) }, l.ssl))
+            // SAFETY: dup of a listening socket we own; each shard owns its copy. Close-on-
+            // exec, so that plugin processes never inherit a listening socket.
+            .map(|l| (unsafe { libc::fcntl(l.socket.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) }, l.ssl))
             .filter(|(fd, _)| *fd >= 0)
             .collect();
         let placement = if cores <= online { Placement::Fixed(id) } else { Placement::Unbound };
@@ -251,6 +253,7 @@ async fn shard_main(
         shutdown_hooks: RefCell::new(Vec::new()),
         tls,
         upstreams: RefCell::new(HashMap::new()),
+        taps: RefCell::new(ingest::LineTaps::default()),
     });
     shard.on_shutdown(shutdown::storage_hook());
     if let Some(mut r) = receivers {
@@ -282,6 +285,7 @@ async fn shard_main(
         }
         let summary = summary_of(&shard, &local_guid);
         shard.publish(&local_guid, summary).await;
+        crate::collectors::local::start(&shard);
     }
     glommio::spawn_local(orphans::run(shard.clone())).detach();
     let mut accepts = Vec::new();

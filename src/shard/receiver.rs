@@ -1,9 +1,10 @@
 //! The receiving side of one streaming connection, on the shard that owns its host:
 //! S12 (already connected, the 30-second rule), S13 (our own GUID), host find-or-create,
-//! the prompt, then the ingest loop — read into the connection's line buffer, tokenize
-//! each complete line in place, apply it to the host — until the child goes away or a
-//! FATAL protocol error ends the session (logged with the offending line). Before each
-//! socket read the receiver waits while the shard's dbengine is over its dirty limit.
+//! the prompt, then the ingest loop — read into the connection's line buffer and apply
+//! the complete lines through the shard's one ingest path (`ingest`) — until the child
+//! goes away or a FATAL protocol error ends the session (logged with the offending line).
+//! Before each socket read the receiver waits while the shard's dbengine is over its
+//! dirty limit.
 
 use std::cell::Cell;
 use std::net::SocketAddr;
@@ -15,7 +16,6 @@ use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use crate::config::HealthSetting;
 use crate::hosts::apply::ReceiverSession;
 use crate::hosts::{HostInfo, MemoryMode};
-use crate::stream::command::parse_line;
 use crate::stream::lines::LineBuffer;
 use crate::stream::request::StreamRequest;
 use crate::stream::version;
@@ -23,6 +23,7 @@ use crate::stream::version;
 use super::admission::{Admitted, Rejection};
 use super::conn::reject;
 use super::forward;
+use super::ingest::{ingest, LineSource};
 use super::state::{ReceiverHandle, Shard};
 use super::transport::Conn;
 use super::{client_ip, summary_of, unix_now, unix_now_us};
@@ -188,52 +189,21 @@ pub async fn run(
     }
     // A proxy forwards the host upstream under its own identity (spec §7).
     let proxy = cfg.stream.proxy_settings(&adm.api_key, req.machine_guid.as_deref().unwrap_or_default());
-    let mut tap = forward::proxy_tap(&shard, &guid, &hostname, &proxy);
+    let tap = forward::proxy_tap(&shard, &guid, &hostname, &proxy).map(|t| forward::register(&shard, &guid, t));
 
-    let mut session = ReceiverSession::new(version, format!("{ip}:{port}"), update_every);
-    let mut lines = LineBuffer::with_initial(&early);
+    let session = ReceiverSession::new(version, format!("{ip}:{port}"), update_every);
+    let mut source = LineSource::with_buffer("receiver", session, LineBuffer::with_initial(&early), true);
     let _ = stream.set_read_timeout(Some(IDLE_TIMEOUT));
+    let log_prefix = format!("STREAM {hostname} [receive from [{ip}]:{port}]");
     let mut claim = None;
-    let reason: String = 'session: loop {
-        // Apply every complete line in the buffer; no await while the host is borrowed.
-        let claim_changed;
-        {
-            let now_us = unix_now_us();
-            let mut reg = shard.registry.borrow_mut();
-            let Some(host) = reg.get_mut(host_id) else { break 'session "host removed".into() };
-            loop {
-                let line = match lines.next_line() {
-                    Ok(Some(l)) => l,
-                    Ok(None) => break,
-                    Err(e) => break 'session format!("{e}"),
-                };
-                match parse_line(line, version) {
-                    Ok(parsed) => {
-                        if let Some(w) = parsed.warning {
-                            crate::error!("STREAM {hostname} [receive from [{ip}]:{port}]: {w}");
-                        }
-                        if let Some(cmd) = parsed.command {
-                            match session.apply(host, cmd, now_us) {
-                                Ok(None) => {}
-                                Ok(Some(w)) => crate::error!("STREAM {hostname} [receive from [{ip}]:{port}]: {w}"),
-                                Err(e) => {
-                                    break 'session format!("{e} (line: '{}')", String::from_utf8_lossy(line));
-                                }
-                            }
-                            if let Some(t) = tap.as_mut() {
-                                t.line(line);
-                            }
-                        }
-                    }
-                    Err(e) => break 'session format!("{e} (line: '{}')", String::from_utf8_lossy(line)),
-                }
-            }
-            claim_changed = host.claim_id != claim;
-            if claim_changed {
-                claim = host.claim_id.clone();
-            }
+    let reason: String = loop {
+        // Apply every complete line in the buffer (no await while the host is borrowed).
+        if let Err(e) = ingest(&shard, host_id, &guid, &mut source, &log_prefix) {
+            break e.to_string();
         }
-        if claim_changed {
+        let claim_now = shard.registry.borrow().get(host_id).and_then(|h| h.claim_id.clone());
+        if claim_now != claim {
+            claim = claim_now;
             let summary = summary_of(&shard, &guid);
             shard.publish(&guid, summary).await;
         }
@@ -242,11 +212,11 @@ pub async fn run(
         if uses_engine {
             super::dbengine::wait_for_room(&shard.engine).await;
         }
-        match stream.read(lines.spare_mut()).await {
+        match stream.read(source.lines.spare_mut()).await {
             Ok(0) if shard.stopping.get() => break "strata is shutting down".into(),
             Ok(0) => break "connection closed by the child".into(),
             Ok(n) => {
-                lines.advance(n);
+                source.lines.advance(n);
                 last_rx.set(unix_now());
             }
             Err(_) if shard.stopping.get() => break "strata is shutting down".into(),
@@ -254,16 +224,16 @@ pub async fn run(
         }
     };
 
-    if let Some(mut t) = tap.take() {
-        // An unfinished collection is not forwarded; the sender drains and stops.
-        t.finish();
+    if let Some(t) = tap {
+        // Dropping the tap: an unfinished collection is not forwarded; the sender drains.
+        shard.taps.borrow_mut().remove(t);
     }
     // A TLS child gets a close_notify; a plain one a FIN.
     let _ = glommio::timer::timeout(Duration::from_secs(5), async { stream.close().await.map_err(Into::into) }).await;
     let now = unix_now();
     crate::error!(
         "STREAM {hostname} [receive from [{ip}]:{port}]: disconnected (completed {} updates): {reason}",
-        session.completed_updates
+        source.session.completed_updates
     );
     crate::access!(
         "STREAM: {} '[{ip}]:{port}' 'DISCONNECTED' host '{hostname}' api key '{}' machine guid '{guid}'",

@@ -16,6 +16,7 @@ use crate::hosts::HostRegistry;
 use crate::sender::Upstream;
 use crate::web::{HostSummary, Response};
 
+use super::ingest::LineTaps;
 use super::messages::Msg;
 use super::owner::owner_of;
 use super::shutdown::Hook;
@@ -92,9 +93,37 @@ pub struct Shard {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Senders of this shard's hosts, by machine GUID (see `forward`).
     pub upstreams: RefCell<HashMap<String, Rc<Upstream>>>,
+    /// Line taps of this shard's hosts (see `ingest`).
+    pub taps: RefCell<LineTaps>,
 }
 
 impl Shard {
+    /// A lone shard (id 0 of 1) with `config`, its own engine and nothing connected: for
+    /// unit tests of code that needs a `Shard`.
+    #[cfg(test)]
+    pub fn standalone(config: Config, local_guid: &str) -> Shard {
+        let engine = super::dbengine::create(&super::dbengine::settings(&config, 0, 1));
+        Shard {
+            id: 0,
+            shards: 1,
+            config: Arc::new(config),
+            local_guid: local_guid.into(),
+            registry: RefCell::new(HostRegistry::with_engine(engine.clone())),
+            engine,
+            directory: RefCell::new(Directory::default()),
+            receivers: RefCell::new(HashMap::new()),
+            senders: None,
+            pending: RefCell::new(HashMap::new()),
+            next_id: Cell::new(0),
+            rate_last_accepted: Cell::new(0),
+            stopping: Cell::new(false),
+            shutdown_hooks: RefCell::new(Vec::new()),
+            tls: None,
+            upstreams: RefCell::new(HashMap::new()),
+            taps: RefCell::new(LineTaps::default()),
+        }
+    }
+
     pub fn owner(&self, guid: &str) -> usize {
         owner_of(guid, self.shards)
     }

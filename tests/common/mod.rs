@@ -50,19 +50,27 @@ pub struct Parent {
     pub dir: TempDir,
 }
 
-/// Writes `netdata.conf` and `stream.conf` into a fresh directory.
+/// Writes `netdata.conf` and `stream.conf` into a fresh directory. External plugins are
+/// looked for only in its `plugins.d` (which does not exist unless a test creates it),
+/// never in the machine's plugin directories.
 pub fn config_dir(netdata_conf: &str, stream_conf: &str) -> TempDir {
     let d = TempDir::new("conf");
     let lib = d.0.join("lib");
     let cache = d.0.join("cache");
     let conf = format!(
-        "[global]\n    hostname = strata-test-parent\n[directories]\n    lib = {}\n    cache = {}\n{netdata_conf}",
+        "[global]\n    hostname = strata-test-parent\n[directories]\n    lib = {}\n    cache = {}\n    plugins = \"{}\"\n{netdata_conf}",
         lib.display(),
-        cache.display()
+        cache.display(),
+        plugins_dir(&d).display()
     );
     std::fs::write(d.0.join("netdata.conf"), conf).expect("write netdata.conf");
     std::fs::write(d.0.join("stream.conf"), stream_conf).expect("write stream.conf");
     d
+}
+
+/// The external plugins directory of a [`config_dir`].
+pub fn plugins_dir(dir: &TempDir) -> PathBuf {
+    dir.0.join("plugins.d")
 }
 
 /// An API key that admits every child; children get the parent's default memory mode

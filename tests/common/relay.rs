@@ -139,6 +139,8 @@ impl Drop for FakeChild {
 pub struct FakeParent {
     pub addr: SocketAddr,
     pub connections: Arc<AtomicU64>,
+    /// The `hostname=` of every STREAM request, in arrival order.
+    pub hostnames: Arc<std::sync::Mutex<Vec<String>>>,
     _thread: JoinHandle<()>,
 }
 
@@ -152,6 +154,8 @@ impl FakeParent {
         let addr = listener.local_addr().expect("addr");
         let connections = Arc::new(AtomicU64::new(0));
         let count = connections.clone();
+        let hostnames = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let names = hostnames.clone();
         let thread = std::thread::spawn(move || {
             let mut held = Vec::new();
             for conn in listener.incoming() {
@@ -165,13 +169,17 @@ impl FakeParent {
                         _ => break,
                     }
                 }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                if let Some(name) = head.split("hostname=").nth(1).and_then(|r| r.split(['&', ' ']).next()) {
+                    names.lock().expect("hostnames").push(name.to_string());
+                }
                 let _ = s.write_all(reply);
                 if stall {
                     held.push(s);
                 }
             }
         });
-        FakeParent { addr, connections, _thread: thread }
+        FakeParent { addr, connections, hostnames, _thread: thread }
     }
 }
 
