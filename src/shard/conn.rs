@@ -405,6 +405,9 @@ pub async fn serve_local(shard: &Shard, req: &ApiRequest, guid: &str) -> Respons
         registry.by_guid(guid).map(|host| web::load_spans(req, host)).unwrap_or_default()
     };
     let _pinned = if spans.is_empty() { None } else { Some(shard.engine.load(&spans).await) };
+    for failure in _pinned.iter().flat_map(|p| p.failures()) {
+        crate::error!("{failure}");
+    }
     let dbengine = if web::api_command(req).as_deref() == Some("info") {
         let all = super::dbengine::gather(shard).await;
         Some(EngineStats::sum(all.iter().map(|(_, _, s)| s)))

@@ -228,12 +228,13 @@ async fn shard_main(
         (None, None)
     };
     let engine_settings = dbengine::settings(&config, id, shards);
-    let engine = dbengine::create(&engine_settings);
+    let engine = dbengine::create(&engine_settings).await;
     crate::info!(
-        "DBENGINE shard {id}: page cache {} MiB, disk quota {} MiB, directory {} (no datafiles attached: sealed blocks stay in the page cache)",
+        "DBENGINE shard {id}: page cache {} MiB, disk quota {} MiB, directory {}{}",
         engine_settings.cache_bytes / (1024 * 1024),
         engine_settings.disk_quota_bytes / (1024 * 1024),
-        engine_settings.dir.display()
+        engine_settings.dir.display(),
+        if engine.has_files() { "" } else { " (no datafiles attached: sealed blocks stay in the page cache)" }
     );
     dbengine::spawn_tasks(&engine, id);
     let shard = Rc::new(Shard {
@@ -256,6 +257,7 @@ async fn shard_main(
         taps: RefCell::new(ingest::LineTaps::default()),
     });
     shard.on_shutdown(shutdown::storage_hook());
+    shard.on_shutdown(dbengine::shutdown_hook());
     if let Some(mut r) = receivers {
         for (_, rx) in r.streams() {
             let shard = shard.clone();

@@ -123,7 +123,7 @@ pub fn render(host: &Host, ctx: &ApiContext) -> Response {
             s.encoded_bytes_per_sample,
             s.files.bytes_written,
             s.files.datafiles,
-            s.files.datafiles_bytes,
+            s.files.datafile_bytes,
             s.dropped_values
         ));
     }

@@ -203,6 +203,19 @@ impl ChartStore {
         ring!(self, r => r.memory_bytes(), d => d.memory_bytes(), none => 0)
     }
 
+    /// Hands a dbengine chart's open block to its engine (clean exit: the engine then
+    /// flushes it); returns whether there was one. Other stores have nothing to seal.
+    pub fn seal(&mut self) -> bool {
+        match self {
+            ChartStore::DbEngine(d) => {
+                let open = d.open_slots() > 0;
+                d.seal();
+                open
+            }
+            _ => false,
+        }
+    }
+
     /// Makes the store durable, on a clean exit: `save` writes its file, `map` flushes.
     pub fn persist(&self) -> Result<Persisted, StoreError> {
         match self {

@@ -13,7 +13,7 @@
 //! so retention is what the page cache holds. With a files layer, dirty bytes above the
 //! limit make [`Engine::wait_for_room`] block the ingest path until the flusher catches up.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::rc::Rc;
 
@@ -22,8 +22,9 @@ use event_listener::Event;
 use super::block::{BlockMeta, SeriesKey};
 use super::cache::{BlockId, DirtyBlock, PageCache};
 use super::codec::decode_column;
+use super::files::{BlockLocation, FileId, FilesError, FilesStats};
 use super::index::{Index, IndexedBlock, SeriesId};
-use super::seam::{BlockFiles, DiskLocation, FilesError, FilesStats};
+use super::seam::BlockFiles;
 use crate::Sample;
 
 /// Slots per block unless configured otherwise (1024 slots: about 17 minutes at 1 s).
@@ -107,8 +108,11 @@ pub struct EngineStats {
     pub bytes_flushed: u64,
     /// Encoded payload bytes per stored value.
     pub encoded_bytes_per_sample: f64,
-    /// Bytes written by the files layer per flushed value (0 until something is written).
+    /// Bytes written by the files layer this run (extents with their alignment padding,
+    /// journals, headers) per value flushed this run (0 until something is written).
     pub disk_bytes_per_sample: f64,
+    /// Stored extent bytes (compressed, without padding) per value flushed this run.
+    pub extent_bytes_per_sample: f64,
     pub cache_hits: u64,
     pub cache_misses: u64,
     pub cache_evictions: u64,
@@ -119,6 +123,8 @@ pub struct EngineStats {
     pub dropped_blocks: u64,
     pub dropped_values: u64,
     pub dropped_bytes: u64,
+    /// Blocks lost because their extent was damaged on disk (found when read).
+    pub corrupt_blocks: u64,
     /// Times the ingest path waited for the flusher, and for how long in total.
     pub backpressure_waits: u64,
     pub backpressure_wait_ms: u64,
@@ -141,6 +147,7 @@ struct Counters {
     decode_errors: u64,
     dropped: DropReport,
     reported: DropReport,
+    corrupt_blocks: u64,
     waits: u64,
     wait_ms: u64,
 }
@@ -183,6 +190,38 @@ struct Inner {
     room: Event,
     /// Blocks are waiting to be flushed.
     work: Event,
+    /// A write, sync or close of the files layer is under way (one at a time).
+    io_busy: Cell<bool>,
+    io_done: Event,
+    /// The files layer was closed (clean shutdown): nothing more is written.
+    closed: Cell<bool>,
+}
+
+/// Holds the engine's files I/O turn; releases it on drop.
+struct IoTurn<'a>(&'a Inner);
+
+impl Drop for IoTurn<'_> {
+    fn drop(&mut self) {
+        self.0.io_busy.set(false);
+        self.0.io_done.notify(1);
+    }
+}
+
+impl Inner {
+    /// Waits for the files I/O turn (writes, syncs and close never overlap).
+    async fn io_turn(&self) -> IoTurn<'_> {
+        loop {
+            if !self.io_busy.get() {
+                self.io_busy.set(true);
+                return IoTurn(self);
+            }
+            let l = self.io_done.listen();
+            if !self.io_busy.get() {
+                continue;
+            }
+            l.await;
+        }
+    }
 }
 
 /// Handle of one shard's engine (cheap to clone; all clones are the same engine).
@@ -205,9 +244,16 @@ impl fmt::Debug for Engine {
 pub struct Pinned {
     engine: Engine,
     ids: Vec<BlockId>,
+    failures: Vec<String>,
 }
 
 impl Pinned {
+    /// What went wrong reading from disk (one line each, for the log). A damaged extent is
+    /// reported once: its blocks leave the index, so later queries see a gap at once.
+    pub fn failures(&self) -> &[String] {
+        &self.failures
+    }
+
     /// Blocks pinned.
     pub fn len(&self) -> usize {
         self.ids.len()
@@ -265,6 +311,9 @@ impl Engine {
             files,
             room: Event::new(),
             work: Event::new(),
+            io_busy: Cell::new(false),
+            io_done: Event::new(),
+            closed: Cell::new(false),
         }))
     }
 
@@ -283,7 +332,7 @@ impl Engine {
     }
 
     /// Indexes blocks found on disk at start-up (they are clean and not cached).
-    pub fn index_recovered(&self, blocks: impl IntoIterator<Item = (BlockMeta, DiskLocation)>) {
+    pub fn index_recovered(&self, blocks: impl IntoIterator<Item = (BlockMeta, BlockLocation)>) {
         let mut core = self.0.core.borrow_mut();
         for (meta, loc) in blocks {
             let sid = core.index.series_id(meta.series.clone());
@@ -369,7 +418,7 @@ impl Engine {
     /// blocks until the returned guard is dropped. Without a files layer nothing is read.
     pub async fn load(&self, spans: &[LoadSpan]) -> Pinned {
         let mut ids = Vec::new();
-        let mut fetch: Vec<(SeriesId, i64, BlockId, DiskLocation)> = Vec::new();
+        let mut fetch: Vec<(SeriesId, i64, BlockId, BlockLocation)> = Vec::new();
         {
             let mut core = self.0.core.borrow_mut();
             let Core { index, cache, .. } = &mut *core;
@@ -384,9 +433,12 @@ impl Engine {
                 }
             }
         }
-        let pinned = Pinned { engine: self.clone(), ids };
+        let mut pinned = Pinned { engine: self.clone(), ids, failures: Vec::new() };
         let Some(files) = self.0.files.clone() else { return pinned };
         for (series, start, id, loc) in fetch {
+            if self.0.core.borrow().index.block(series, start, id).is_none() {
+                continue; // forgotten meanwhile (its extent failed earlier in this load)
+            }
             let r = files.read_block(&loc).await;
             let mut core = self.0.core.borrow_mut();
             match r {
@@ -396,7 +448,28 @@ impl Engine {
                         core.cache.insert_clean(id, p.into());
                     }
                 }
-                Err(_) => core.c.load_errors += 1,
+                Err(e) => {
+                    core.c.load_errors += 1;
+                    let gone = match &e {
+                        FilesError::Corrupt { .. } => core.index.forget_extent(&loc),
+                        FilesError::Gone { file } => core.index.forget_datafile(*file),
+                        _ => Vec::new(),
+                    };
+                    for id in &gone {
+                        core.cache.remove(*id);
+                    }
+                    let what = match &e {
+                        FilesError::Corrupt { .. } => {
+                            core.c.corrupt_blocks += gone.len() as u64;
+                            format!("{} block(s) of that extent are lost, queries show a gap", gone.len())
+                        }
+                        FilesError::Gone { .. } => format!("{} block(s) forgotten", gone.len()),
+                        _ => "will retry on the next query".to_string(),
+                    };
+                    let key = core.index.series(series).map(|s| s.key.clone());
+                    let chart = key.map(|k| format!("host {} chart {}: ", k.host_guid, k.chart_id)).unwrap_or_default();
+                    pinned.failures.push(format!("DBENGINE: {chart}{e}; {what}"));
+                }
             }
         }
         pinned
@@ -406,6 +479,10 @@ impl Engine {
     /// many blocks were written (0: nothing to do or no files layer).
     pub async fn flush_step(&self) -> Result<usize, FilesError> {
         let Some(files) = self.0.files.clone() else { return Ok(0) };
+        let _turn = self.0.io_turn().await;
+        if self.0.closed.get() {
+            return Ok(0);
+        }
         let mut taken = Vec::new();
         let mut batch = Vec::new();
         {
@@ -450,10 +527,10 @@ impl Engine {
                     core.c.flush_errors += 1;
                     Err(match other {
                         Err(e) => e,
-                        Ok(locs) => FilesError::Write {
-                            blocks: taken.len(),
-                            reason: format!("{} location(s) returned", locs.len()),
-                        },
+                        Ok(locs) => FilesError::Invalid(super::files::format::FormatError::invalid(
+                            "extent write",
+                            format!("{} location(s) returned for {} block(s)", locs.len(), taken.len()),
+                        )),
                     })
                 }
             };
@@ -468,8 +545,46 @@ impl Engine {
         outcome
     }
 
+    /// Writes every dirty block (in extents of at most `extent_bytes`); stops at the first
+    /// error. Returns the blocks written.
+    pub async fn flush_all(&self) -> Result<usize, FilesError> {
+        let mut n = 0;
+        loop {
+            match self.flush_step().await? {
+                0 => return Ok(n),
+                k => n += k,
+            }
+        }
+    }
+
+    /// Dirty bytes not yet handed to the files layer.
+    pub fn unflushed_bytes(&self) -> usize {
+        self.0.core.borrow().cache.unflushed_bytes()
+    }
+
+    /// Makes everything written durable (nothing to do without files).
+    pub async fn sync(&self) -> Result<(), FilesError> {
+        let Some(f) = self.0.files.clone() else { return Ok(()) };
+        let _turn = self.0.io_turn().await;
+        if self.0.closed.get() {
+            return Ok(());
+        }
+        f.sync().await
+    }
+
+    /// Seals the files layer's open files (clean shutdown, after [`Engine::flush_all`]);
+    /// later flushes fail.
+    pub async fn close_files(&self) -> Result<(), FilesError> {
+        let Some(f) = self.0.files.clone() else { return Ok(()) };
+        let _turn = self.0.io_turn().await;
+        if self.0.closed.replace(true) {
+            return Ok(());
+        }
+        f.close().await
+    }
+
     /// Forgets every block of a deleted datafile.
-    pub fn forget_datafile(&self, datafile: u32) -> usize {
+    pub fn forget_datafile(&self, datafile: FileId) -> usize {
         let mut core = self.0.core.borrow_mut();
         let ids = core.index.forget_datafile(datafile);
         for id in &ids {
@@ -506,6 +621,22 @@ impl Engine {
             }
             let listener = self.0.work.listen();
             if self.0.core.borrow().cache.unflushed_bytes() > 0 {
+                return;
+            }
+            listener.await;
+        }
+    }
+
+    /// Completes when at least `min_bytes` wait to be written, or dirty bytes exceed the
+    /// limit (the flusher should not wait for its time threshold then).
+    pub async fn wait_for_unflushed(&self, min_bytes: usize) {
+        let ready = || self.unflushed_bytes() >= min_bytes.max(1) || self.over_dirty_limit();
+        loop {
+            if ready() {
+                return;
+            }
+            let listener = self.0.work.listen();
+            if ready() {
                 return;
             }
             listener.await;
@@ -568,6 +699,7 @@ impl Engine {
             bytes_flushed: c.bytes_flushed,
             encoded_bytes_per_sample: per(c.bytes_sealed, c.values_sealed),
             disk_bytes_per_sample: per(files.bytes_written, c.values_flushed),
+            extent_bytes_per_sample: per(files.extent_bytes_written, c.values_flushed),
             cache_hits: c.cache_hits,
             cache_misses: c.cache_misses,
             cache_evictions: cache.counters().evictions,
@@ -578,6 +710,7 @@ impl Engine {
             dropped_blocks: c.dropped.blocks,
             dropped_values: c.dropped.values,
             dropped_bytes: c.dropped.bytes,
+            corrupt_blocks: c.corrupt_blocks,
             backpressure_waits: c.waits,
             backpressure_wait_ms: c.wait_ms,
             files,
@@ -624,18 +757,16 @@ impl EngineStats {
                 dropped_blocks,
                 dropped_values,
                 dropped_bytes,
+                corrupt_blocks,
                 backpressure_waits,
                 backpressure_wait_ms
             );
-            t.files.bytes_written += s.files.bytes_written;
-            t.files.bytes_read += s.files.bytes_read;
-            t.files.datafiles += s.files.datafiles;
-            t.files.datafiles_bytes += s.files.datafiles_bytes;
-            t.files.quota_bytes += s.files.quota_bytes;
+            t.files.add(&s.files);
         }
         let per = |bytes: u64, values: u64| if values == 0 { 0.0 } else { bytes as f64 / values as f64 };
         t.encoded_bytes_per_sample = per(t.bytes_sealed, t.values_sealed);
         t.disk_bytes_per_sample = per(t.files.bytes_written, t.values_flushed);
+        t.extent_bytes_per_sample = per(t.files.extent_bytes_written, t.values_flushed);
         t
     }
 }

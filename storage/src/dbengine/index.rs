@@ -13,7 +13,7 @@ use std::rc::Rc;
 
 use super::block::{BlockMeta, SeriesKey};
 use super::cache::BlockId;
-use super::seam::DiskLocation;
+use super::files::{BlockLocation, FileId};
 
 /// Compact handle of a series within one engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -29,7 +29,7 @@ pub struct IndexedBlock {
     /// Index into the series' `dim_sets`.
     pub dims: u32,
     /// Set once the files layer wrote it.
-    pub disk: Option<DiskLocation>,
+    pub disk: Option<BlockLocation>,
 }
 
 impl IndexedBlock {
@@ -126,7 +126,7 @@ impl Index {
     }
 
     /// Records where a block was written; `false` if it is no longer indexed.
-    pub fn set_location(&mut self, series: SeriesId, start: i64, id: BlockId, loc: DiskLocation) -> bool {
+    pub fn set_location(&mut self, series: SeriesId, start: i64, id: BlockId, loc: BlockLocation) -> bool {
         let Some(s) = self.series.get_mut(series.0 as usize) else { return false };
         let Some(i) = s.position(start, id) else { return false };
         if s.blocks[i].disk.is_none() {
@@ -149,11 +149,20 @@ impl Index {
     }
 
     /// Removes every block stored in `datafile`; returns their ids.
-    pub fn forget_datafile(&mut self, datafile: u32) -> Vec<BlockId> {
+    pub fn forget_datafile(&mut self, datafile: FileId) -> Vec<BlockId> {
+        self.forget_where(|l| l.file == datafile)
+    }
+
+    /// Removes every block stored in the extent `loc` points into; returns their ids.
+    pub fn forget_extent(&mut self, loc: &BlockLocation) -> Vec<BlockId> {
+        self.forget_where(|l| l.same_extent(loc))
+    }
+
+    fn forget_where(&mut self, gone_if: impl Fn(&BlockLocation) -> bool) -> Vec<BlockId> {
         let mut gone = Vec::new();
         for s in &mut self.series {
             s.blocks.retain(|b| {
-                let keep = b.disk.is_none_or(|l| l.datafile != datafile);
+                let keep = b.disk.as_ref().is_none_or(|l| !gone_if(l));
                 if !keep {
                     gone.push(b.id);
                 }
@@ -237,13 +246,17 @@ mod tests {
         let a = ix.series_id(key("a"));
         ix.insert(a, blk(1, 0, 10));
         ix.insert(a, blk(2, 10, 10));
-        let loc = |f| DiskLocation { datafile: f, extent_offset: 0, extent_len: 4096, index: 0 };
+        let loc = |seq| BlockLocation { file: FileId { dir: 0, seq }, offset: 4096, len: 100, index: 0 };
         assert!(ix.set_location(a, 0, BlockId(1), loc(7)));
         assert!(ix.set_location(a, 10, BlockId(2), loc(8)));
         assert!(!ix.set_location(a, 10, BlockId(9), loc(8)), "unknown block");
         assert_eq!(ix.block_counts(), (2, 2));
-        assert_eq!(ix.forget_datafile(7), vec![BlockId(1)]);
+        assert_eq!(ix.forget_datafile(FileId { dir: 0, seq: 7 }), vec![BlockId(1)]);
+        assert_eq!(ix.forget_extent(&loc(9)), vec![], "no block in that extent");
         assert_eq!(ix.block_counts(), (1, 1));
+        assert_eq!(ix.forget_extent(&BlockLocation { index: 3, ..loc(8) }), vec![BlockId(2)], "same extent");
+        assert_eq!(ix.block_counts(), (0, 0));
+        ix.insert(a, blk(2, 10, 10));
         assert!(ix.remove(a, 10, BlockId(2)).is_some());
         assert_eq!(ix.block_counts(), (0, 0));
     }

@@ -14,7 +14,7 @@
 //! - [`files`]: datafiles, journals, extents with crc, the I/O trait (std and io_uring),
 //!   recovery and quota: how sealed blocks reach disk and are found after a restart.
 //! - [`seam`]: the [`BlockFiles`] trait through which sealed blocks reach the files layer
-//!   (datafiles, journals, extents, crc, the I/O trait) and come back.
+//!   and come back, and [`AttachedFiles`], its implementation over [`files::ShardFiles`].
 
 pub mod block;
 pub mod cache;
@@ -30,7 +30,7 @@ pub use chart::DbChart;
 pub use codec::{BlockEncoder, CodecError};
 pub use engine::{DropReport, Engine, EngineConfig, EngineStats, LoadSpan, Pinned};
 pub use index::SeriesId;
-pub use seam::{BlockFiles, DiskLocation, FilesError, FilesStats, LocalFuture};
+pub use seam::{AttachedFiles, BlockFiles, LocalFuture};
 
 #[cfg(test)]
 mod testfiles;

@@ -1,20 +1,27 @@
 //! An in-memory [`BlockFiles`] for the engine's unit tests: extents are kept in a vector
-//! (the datafile number is the extent's position / `per_file`), writes can be made to
-//! fail, and deletions are reported like a quota rotation would.
+//! (extent `n` is "datafile" `n` of directory 0), writes can be made to fail, and
+//! deletions are reported like a quota rotation would.
 
 use std::cell::{Cell, RefCell};
 
 use super::block::BlockMeta;
-use super::seam::{BlockFiles, DiskLocation, FilesError, FilesStats, LocalFuture};
+use super::files::{BlockLocation, FileId, FilesError, FilesStats};
+use super::seam::{BlockFiles, LocalFuture};
 
 #[derive(Default)]
 pub struct MemFiles {
     pub extents: RefCell<Vec<Option<Vec<Vec<u8>>>>>,
     pub metas: RefCell<Vec<BlockMeta>>,
     pub fail_writes: Cell<bool>,
-    pub deleted: RefCell<Vec<u32>>,
+    pub deleted: RefCell<Vec<FileId>>,
     pub bytes_written: Cell<u64>,
     pub reads: Cell<u64>,
+    pub syncs: Cell<u64>,
+}
+
+/// The id of in-memory datafile `n`.
+pub fn file(n: u32) -> FileId {
+    FileId { dir: 0, seq: n }
 }
 
 impl MemFiles {
@@ -23,7 +30,7 @@ impl MemFiles {
         if let Some(e) = self.extents.borrow_mut().get_mut(n as usize) {
             *e = None;
         }
-        self.deleted.borrow_mut().push(n);
+        self.deleted.borrow_mut().push(file(n));
     }
 }
 
@@ -31,10 +38,14 @@ impl BlockFiles for MemFiles {
     fn write_extent<'a>(
         &'a self,
         blocks: &'a [(BlockMeta, Vec<u8>)],
-    ) -> LocalFuture<'a, Result<Vec<DiskLocation>, FilesError>> {
+    ) -> LocalFuture<'a, Result<Vec<BlockLocation>, FilesError>> {
         Box::pin(async move {
             if self.fail_writes.get() {
-                return Err(FilesError::Write { blocks: blocks.len(), reason: "disk full".into() });
+                return Err(FilesError::Io {
+                    op: "write extent",
+                    path: "mem".into(),
+                    source: std::io::Error::other("disk full"),
+                });
             }
             let mut ex = self.extents.borrow_mut();
             let n = ex.len() as u32;
@@ -43,29 +54,33 @@ impl BlockFiles for MemFiles {
             ex.push(Some(blocks.iter().map(|(_, p)| p.clone()).collect()));
             self.metas.borrow_mut().extend(blocks.iter().map(|(m, _)| m.clone()));
             Ok((0..blocks.len())
-                .map(|i| DiskLocation { datafile: n, extent_offset: 0, extent_len: len as u32, index: i as u32 })
+                .map(|i| BlockLocation { file: file(n), offset: 4096, len: len as u32, index: i as u16 })
                 .collect())
         })
     }
 
-    fn read_block<'a>(&'a self, loc: &'a DiskLocation) -> LocalFuture<'a, Result<Vec<u8>, FilesError>> {
+    fn read_block<'a>(&'a self, loc: &'a BlockLocation) -> LocalFuture<'a, Result<Vec<u8>, FilesError>> {
         Box::pin(async move {
             self.reads.set(self.reads.get() + 1);
             let ex = self.extents.borrow();
-            ex.get(loc.datafile as usize)
+            ex.get(loc.file.seq as usize)
                 .and_then(|e| e.as_ref())
-                .and_then(|e| e.get(loc.index as usize))
+                .and_then(|e| e.get(usize::from(loc.index)))
                 .cloned()
-                .ok_or(FilesError::Read {
-                    datafile: loc.datafile,
-                    offset: loc.extent_offset,
-                    index: loc.index,
-                    reason: "gone".into(),
-                })
+                .ok_or(FilesError::Gone { file: loc.file })
         })
     }
 
-    fn take_deleted_datafiles(&self) -> Vec<u32> {
+    fn sync(&self) -> LocalFuture<'_, Result<(), FilesError>> {
+        self.syncs.set(self.syncs.get() + 1);
+        Box::pin(async { Ok(()) })
+    }
+
+    fn close(&self) -> LocalFuture<'_, Result<(), FilesError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn take_deleted_datafiles(&self) -> Vec<FileId> {
         std::mem::take(&mut *self.deleted.borrow_mut())
     }
 

@@ -151,7 +151,7 @@ fn dirty_blocks_wait_for_the_flusher_then_clean_ones_are_evicted_and_loaded_back
     assert!(e.over_dirty_limit());
     let mut wait = Box::pin(e.wait_for_room());
     assert!(block_on(poll_once(&mut wait)).is_none(), "the ingest path must wait");
-    assert_eq!(block_on(e.flush_step()), Ok(5));
+    assert_eq!(block_on(e.flush_step()).ok(), Some(5));
     assert!(block_on(poll_once(&mut wait)).is_some(), "room after the flush");
     let s = e.stats();
     assert_eq!((s.cache_dirty_bytes, s.blocks_on_disk, s.blocks_flushed), (0, 5, 5));
@@ -186,16 +186,16 @@ fn failed_writes_keep_blocks_dirty_and_deleted_datafiles_leave_the_index() {
     let s = e.stats();
     assert_eq!((s.flush_errors, s.cache_dirty_blocks, s.flush_in_flight_bytes), (1, 2, 0));
     files.fail_writes.set(false);
-    assert_eq!(block_on(e.flush_step()), Ok(2));
-    assert_eq!(block_on(e.flush_step()), Ok(0), "nothing left");
+    assert_eq!(block_on(e.flush_step()).ok(), Some(2));
+    assert_eq!(block_on(e.flush_step()).ok(), Some(0), "nothing left");
     files.delete(0);
     for k in 4..6 {
         c.append(k, &[v(k as f64)]).unwrap();
     }
-    assert_eq!(block_on(e.flush_step()), Ok(1), "the deletion is picked up after the write");
+    assert_eq!(block_on(e.flush_step()).ok(), Some(1), "the deletion is picked up after the write");
     assert_eq!(c.first_time(), Some(4));
     assert_eq!(c.get(0, 1), Sample::Gap);
-    assert_eq!(e.forget_datafile(1), 1);
+    assert_eq!(e.forget_datafile(crate::dbengine::testfiles::file(1)), 1);
     assert_eq!(c.first_time(), None);
 }
 
@@ -215,7 +215,8 @@ fn blocks_found_on_disk_are_part_of_the_chart() {
     let e2 = Engine::new(EngineConfig { block_slots: 3, ..EngineConfig::new(1 << 20) }, Some(dynf));
     let metas = files.metas.borrow().clone();
     let locs = metas.iter().enumerate().map(|(i, m)| {
-        (m.clone(), crate::dbengine::DiskLocation { datafile: 0, extent_offset: 0, extent_len: 0, index: i as u32 })
+        let file = crate::dbengine::testfiles::file(0);
+        (m.clone(), crate::dbengine::files::BlockLocation { file, offset: 4096, len: 0, index: i as u16 })
     });
     e2.index_recovered(locs);
     let mut c = DbChart::new(&e2, G, "c", 1);

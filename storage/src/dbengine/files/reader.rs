@@ -20,7 +20,7 @@ use super::format::{align_up, FileKind, FormatError, BLOCK};
 use super::io::Io;
 use super::layout::{file_name, shard_dir};
 use super::location::{BlockLocation, FileId};
-use super::stats::{add, Counters};
+use super::stats::{add, Counters, FilesStats};
 
 pub(crate) struct LiveFile<I: Io> {
     pub path: PathBuf,
@@ -59,6 +59,13 @@ struct Handle<F> {
 }
 
 impl<I: Io> FilesReader<I> {
+    /// `sizes` (a snapshot of [`super::ShardFiles::stats`]) with the counters as they are
+    /// now (they are shared with the writer, so they are live even while it is busy).
+    pub fn stats_into(&self, mut sizes: FilesStats) -> FilesStats {
+        self.shared.counters.fill(&mut sizes);
+        sizes
+    }
+
     /// The payload of the block at `loc`.
     pub async fn read_block(&self, loc: &BlockLocation) -> Result<Vec<u8>, FilesError> {
         self.with_extent(loc, |e| {

@@ -37,6 +37,34 @@ pub struct FilesStats {
     pub write_errors: u64,
 }
 
+impl FilesStats {
+    /// Adds `o` field by field (several shards' totals).
+    pub fn add(&mut self, o: &FilesStats) {
+        macro_rules! add {
+            ($($f:ident),*) => { $( self.$f += o.$f; )* };
+        }
+        add!(
+            datafiles,
+            datafile_bytes,
+            journal_bytes,
+            quota_bytes,
+            datafile_target_bytes,
+            bytes_written,
+            extents_written,
+            blocks_written,
+            payload_bytes_written,
+            extent_bytes_written,
+            extents_read,
+            bytes_read,
+            crc_failures,
+            read_errors,
+            datafiles_created,
+            datafiles_deleted,
+            write_errors
+        );
+    }
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     pub bytes_written: Cell<u64>,
