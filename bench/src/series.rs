@@ -8,6 +8,7 @@
 //! (dimensions added later read as gaps before they existed); rows are consecutive slots
 //! of the chart's `update_every` grid; everything is deterministic for a given seed.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
@@ -96,33 +97,33 @@ pub fn lz4_stream_decode(mut data: &[u8]) -> anyhow::Result<Vec<u8>> {
 /// How the parent's clock advances while replaying.
 #[derive(Debug, Clone, Copy)]
 pub struct Pacing {
-    /// A collection cycle starts at every `BEGIN` of this chart (the clock advances 1 s).
-    pub cycle_chart: &'static [u8],
-    /// Arrival jitter per cycle, uniform in `[0, jitter_us)`, from this seed (0 = none).
+    /// Arrival jitter per collection, uniform in `[0, jitter_us)`, from this seed (0 = none).
     pub jitter_us: u64,
     pub seed: u64,
 }
 
 /// Replays a stream (plain text lines) into a fresh host and returns every chart's stored
-/// slots. The child sends one batch per second; the parent's clock is advanced by one
-/// second (plus jitter) at every `BEGIN` of `pacing.cycle_chart`, which is how a real
-/// parent sees it (BEGIN with 0 microseconds makes the parent use its own clock).
+/// slots. A child sends each chart once per its `update_every`, and sends `BEGIN` with 0
+/// microseconds, which makes the parent use its own clock: so the clock seen by the
+/// chart's `n`-th `BEGIN` is `n × update_every` seconds after the start, plus arrival
+/// jitter. (A single clock for all charts would make charts of different collector threads
+/// drift against it and see two collections in one second now and then.)
 pub fn replay(source: &str, guid: &str, stream: &[u8], pacing: Pacing) -> Vec<ChartSeries> {
     let info = HostInfo { machine_guid: guid.to_string(), hostname: source.to_string(), ..Default::default() };
     let mut host = Host::new(info, MemoryMode::Ram, HISTORY);
     let mut session = ReceiverSession::new(4, "127.0.0.1:19999", 1);
     let mut rng = SplitMix::new(pacing.seed);
-    let mut cycles: i64 = 0;
+    let mut begins: HashMap<Vec<u8>, i64> = HashMap::new();
     let mut now = BASE_US;
     for line in stream.split(|b| *b == b'\n') {
         let Ok(parsed) = parse_line(line, 4) else { continue };
         let Some(cmd) = parsed.command else { continue };
         if let Command::Begin { chart, .. } = &cmd {
-            if *chart == pacing.cycle_chart {
-                cycles += 1;
-                let jitter = if pacing.jitter_us == 0 { 0 } else { rng.below(pacing.jitter_us) as i64 };
-                now = BASE_US + cycles * 1_000_000 + jitter;
-            }
+            let n = begins.entry(chart.to_vec()).or_insert(0);
+            *n += 1;
+            let ue = host.chart_idx(chart).and_then(|i| host.charts.get(i)).map_or(1, |c| c.update_every.max(1));
+            let jitter = if pacing.jitter_us == 0 { 0 } else { rng.below(pacing.jitter_us) as i64 };
+            now = BASE_US + *n * i64::from(ue) * 1_000_000 + jitter;
         }
         // A real receiver closes the connection on a FATAL; the captures hold none except
         // a cut last line, so the bench simply goes on.
@@ -231,8 +232,7 @@ pub fn synthetic(kind: &str, seconds: usize, seed: u64) -> Vec<ChartSeries> {
         }
         text.push_str("END\n");
     }
-    let cycle: &'static [u8] = Box::leak(chart.clone().into_bytes().into_boxed_slice());
-    let pacing = Pacing { cycle_chart: cycle, jitter_us: 1000, seed: seed ^ 0x5eed };
+    let pacing = Pacing { jitter_us: 1000, seed: seed ^ 0x5eed };
     replay(&format!("synthetic {kind}"), "5e5e5e5e-0000-0000-0000-000000000000", text.as_bytes(), pacing)
 }
 

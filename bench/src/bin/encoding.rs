@@ -223,7 +223,7 @@ fn table(set: &[ChartSeries], reps: usize) -> anyhow::Result<()> {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let pacing = Pacing { cycle_chart: b"system.cpu", jitter_us: args.jitter_us, seed: 1 };
+    let pacing = Pacing { jitter_us: args.jitter_us, seed: 1 };
     let fixtures = if args.fixtures.is_absolute() {
         args.fixtures.clone()
     } else {

@@ -28,7 +28,7 @@
 //! chart, often negated for "out" directions (received/delivered packets, in/out bytes).
 //!
 //! The open block holds one bit stream for all columns, row after row, in the XOR scheme
-//! without run lengths (8 bytes of state per column, no per-column buffer).
+//! without run lengths (12 bytes of state per column, no per-column buffer).
 
 mod bits;
 mod cells;
@@ -38,7 +38,7 @@ mod xor;
 use thiserror::Error;
 
 use self::bits::{BitReader, BitWriter};
-use self::cells::{Cell, Mode};
+use self::cells::{Cell, Column, Mode};
 use self::int::Int;
 use self::xor::{cell_of, sample_of, Xor};
 use crate::Sample;
@@ -84,14 +84,14 @@ pub enum CodecError {
 pub struct BlockEncoder {
     /// Every cell so far, row-major, XOR scheme without run lengths.
     stream: BitWriter,
-    cols: Vec<Xor>,
+    cols: Vec<Column<Xor>>,
     slots: u32,
 }
 
 impl BlockEncoder {
     /// An empty block of `columns` columns.
     pub fn new(columns: usize) -> Self {
-        BlockEncoder { stream: BitWriter::new(), cols: vec![Xor::default(); columns], slots: 0 }
+        BlockEncoder { stream: BitWriter::new(), cols: vec![Column::default(); columns], slots: 0 }
     }
 
     /// Number of columns.
@@ -125,7 +125,7 @@ impl BlockEncoder {
 
     /// Heap bytes held by the open block.
     pub fn heap_bytes(&self) -> usize {
-        self.stream.heap_bytes() + self.cols.capacity() * std::mem::size_of::<Xor>()
+        self.stream.heap_bytes() + self.cols.capacity() * std::mem::size_of::<Column<Xor>>()
     }
 
     /// Decodes column `col` of the rows pushed so far into `out` (cleared first).
@@ -135,7 +135,7 @@ impl BlockEncoder {
         }
         out.clear();
         out.reserve(self.slots as usize);
-        let mut states = vec![Xor::default(); self.cols.len()];
+        let mut states = vec![Column::<Xor>::default(); self.cols.len()];
         let mut r = BitReader::new(self.stream.bytes());
         for _ in 0..self.slots {
             for (c, st) in states.iter_mut().enumerate() {
@@ -152,7 +152,7 @@ impl BlockEncoder {
     /// Every column of the rows pushed so far, as XOR cells.
     fn decode_all(&self) -> Result<Vec<Vec<Cell>>, CodecError> {
         let mut cols: Vec<Vec<Cell>> = vec![Vec::with_capacity(self.slots as usize); self.cols.len()];
-        let mut states = vec![Xor::default(); self.cols.len()];
+        let mut states = vec![Column::<Xor>::default(); self.cols.len()];
         let mut r = BitReader::new(self.stream.bytes());
         for _ in 0..self.slots {
             for (c, (st, out)) in states.iter_mut().zip(cols.iter_mut()).enumerate() {
@@ -265,7 +265,7 @@ fn encode_column(cells: &[Cell]) -> Vec<u8> {
     if cells.iter().all(|c| matches!(c, Cell::Gap)) {
         return vec![KIND_GAPS];
     }
-    let mut best: (u64, Candidate, bool) = (u64::MAX, Candidate::Xor(Xor::default()), false);
+    let mut best: (u64, Candidate, bool) = (u64::MAX, Candidate::Xor, false);
     let mut consider = |c: Candidate, header_bytes: u64, (plain, runs): (u64, u64)| {
         for (bits, r) in [(plain, false), (runs, true)] {
             let bits = bits + 8 * header_bytes;
@@ -274,7 +274,7 @@ fn encode_column(cells: &[Cell]) -> Vec<u8> {
             }
         }
     };
-    consider(Candidate::Xor(Xor::default()), 1, cells::price(Xor::default(), cells));
+    consider(Candidate::Xor, 1, cells::price(Column::<Xor>::default(), cells));
     let mut ints = Vec::with_capacity(cells.len());
     let mut found_decimal = false;
     for scale in int::scales(cells) {
@@ -285,23 +285,23 @@ fn encode_column(cells: &[Cell]) -> Vec<u8> {
         for order in [1, 2] {
             let width = Int::new(scale, order, 0).best_width(&ints);
             let m = Int::new(scale, order, width);
-            consider(Candidate::Int(m, scale), 3, cells::price(m, &ints));
+            consider(Candidate::Int(m, scale), 3, cells::price(Column::new(m), &ints));
         }
     }
     let (_, cand, runs) = best;
     let mut w = BitWriter::new();
     let runs_flag = if runs { KIND_RUNS } else { 0 };
     match cand {
-        Candidate::Xor(mut m) => {
+        Candidate::Xor => {
             w.write(u64::from(KIND_XOR | runs_flag), 8);
-            cells::encode(&mut m, cells, runs, &mut w);
+            cells::encode(&mut Column::<Xor>::default(), cells, runs, &mut w);
         }
-        Candidate::Int(mut m, scale) => {
+        Candidate::Int(m, scale) => {
             w.write(u64::from(KIND_INT | runs_flag), 8);
             w.write(u64::from(m.scale_byte()), 8);
             w.write(u64::from(m.params_byte()), 8);
             scale.ints(cells, &mut ints);
-            cells::encode(&mut m, &ints, runs, &mut w);
+            cells::encode(&mut Column::new(m), &ints, runs, &mut w);
         }
     }
     w.into_bytes()
@@ -309,7 +309,7 @@ fn encode_column(cells: &[Cell]) -> Vec<u8> {
 
 #[derive(Debug, Clone, Copy)]
 enum Candidate {
-    Xor(Xor),
+    Xor,
     Int(Int, int::Scale),
 }
 
@@ -424,7 +424,7 @@ fn decode_stream(stream: &[u8], base: usize, col: usize, slots: u32, out: &mut V
         }
         KIND_XOR => {
             let mut r = BitReader::new(&stream[1..]);
-            cells::decode(&mut Xor::default(), &mut r, count, runs, &mut cells).ok_or_else(|| bad(&r))?;
+            cells::decode(&mut Column::<Xor>::default(), &mut r, count, runs, &mut cells).ok_or_else(|| bad(&r))?;
             out.extend(cells.into_iter().map(sample_of));
             Ok(())
         }
@@ -433,9 +433,9 @@ fn decode_stream(stream: &[u8], base: usize, col: usize, slots: u32, out: &mut V
                 Some(&[s, p]) => (s, p),
                 _ => return Err(CodecError::Truncated { offset: base + 1, needed: 2, len: base + stream.len() }),
             };
-            let mut mode = Int::from_bytes(scale, params).ok_or(CodecError::BadTag { tag: scale, offset: base + 1 })?;
+            let mode = Int::from_bytes(scale, params).ok_or(CodecError::BadTag { tag: scale, offset: base + 1 })?;
             let mut r = BitReader::new(&stream[3..]);
-            cells::decode(&mut mode, &mut r, count, runs, &mut cells).ok_or_else(|| bad(&r))?;
+            cells::decode(&mut Column::new(mode), &mut r, count, runs, &mut cells).ok_or_else(|| bad(&r))?;
             out.extend(cells.into_iter().map(|c| mode.sample_of(c)));
             Ok(())
         }

@@ -20,6 +20,7 @@ impl BitWriter {
     }
 
     /// Number of bits written.
+    #[cfg(test)]
     pub fn bits(&self) -> usize {
         self.bits
     }
@@ -65,11 +66,6 @@ impl BitWriter {
             left -= take;
             self.bits += take as usize;
         }
-    }
-
-    /// Writes one bit.
-    pub fn bit(&mut self, b: bool) {
-        self.write(u64::from(b), 1);
     }
 
     /// Elias gamma code of `n >= 1` (`2 * floor(log2 n) + 1` bits).

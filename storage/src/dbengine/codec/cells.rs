@@ -1,19 +1,23 @@
 //! The cell code shared by every column scheme, and the encode/decode drivers.
 //!
 //! Owns: the prefix code of one cell (one slot of one column) and run-length handling.
-//! A scheme ([`Mode`]) predicts the next cell from its state; the prefix says how the cell
-//! relates to that prediction:
+//! A [`Column`] remembers what the last cell was (gap, zero, value) and a value scheme
+//! ([`Values`]) predicts the next value; the prefix says how the cell relates to that:
 //!
 //! | prefix | meaning |
 //! |---|---|
-//! | `0` | same as predicted: a gap after a gap, else the predicted value without reset (with run lengths on: followed by the Elias gamma run length) |
+//! | `0` | as the last cell: a gap after a gap, `+0.0` after a zero, else the predicted value without reset (with run lengths on: followed by the Elias gamma run length) |
 //! | `10` | a value, short form (scheme-specific payload) |
 //! | `110` | a value, long form |
-//! | `1110` | a gap after a value |
-//! | `1111` | escape: a reset bit, then the value in the scheme's raw form |
+//! | `1110` | the value `+0.0` without reset |
+//! | `11110` | a gap |
+//! | `11111` | escape: a reset bit, then the value in the scheme's raw form |
 //!
-//! Invariants: encoder and decoder update a [`Mode`]'s state identically for every cell;
-//! decoding never reads past its input and never yields more than the cells asked for.
+//! Zeros and gaps do not move the value prediction, so a sparse column (mostly zeros with
+//! an event now and then, typical of interpolated rates) pays for each event against the
+//! previous event, not against zero. Invariants: encoder and decoder update a column's
+//! state identically for every cell; decoding never reads past its input and never yields
+//! more cells than asked for.
 
 use super::bits::{gamma_bits, BitReader, BitWriter};
 
@@ -55,10 +59,111 @@ impl Sink for BitCount {
 
 pub const PREFIX_SHORT: (u64, u32) = (0b10, 2);
 pub const PREFIX_LONG: (u64, u32) = (0b110, 3);
-pub const PREFIX_GAP: (u64, u32) = (0b1110, 4);
-pub const PREFIX_ESCAPE: (u64, u32) = (0b1111, 4);
+pub const PREFIX_ZERO: (u64, u32) = (0b1110, 4);
+pub const PREFIX_GAP: (u64, u32) = (0b11110, 5);
+pub const PREFIX_ESCAPE: (u64, u32) = (0b11111, 5);
+/// Longest run of one bits in a prefix.
+const MAX_ONES: u32 = 5;
 
-/// A column scheme: its prediction state and the payloads of its codes.
+/// A value scheme: the prediction of the next value and the payloads of the value codes.
+pub trait Values {
+    /// The `x` of the value `+0.0`.
+    const ZERO: i64;
+    /// The value the `0` prefix stands for after a value.
+    fn predicted(&self) -> i64;
+    /// Takes `x` as the latest value (after any value cell).
+    fn accept(&mut self, x: i64);
+    /// Writes value `x` (prefix included: short, long or escape) and accepts it. `x` may
+    /// equal the prediction (after a gap or a zero, or with a reset).
+    fn put_value<S: Sink>(&mut self, x: i64, reset: bool, sink: &mut S);
+    /// Reads the payload of prefix `ones` (1 short, 2 long, 5 escape) and accepts the value.
+    fn read_value(&mut self, ones: u32, r: &mut BitReader<'_>) -> Option<(i64, bool)>;
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Last {
+    /// A value (the start state: the prediction is the scheme's initial value).
+    #[default]
+    Value,
+    Zero,
+    Gap,
+}
+
+/// A value scheme plus the kind of the last cell.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Column<V> {
+    pub values: V,
+    last: Last,
+}
+
+impl<V: Values> Column<V> {
+    pub fn new(values: V) -> Self {
+        Column { values, last: Last::Value }
+    }
+}
+
+impl<V: Values> Mode for Column<V> {
+    fn is_same(&self, cell: &Cell) -> bool {
+        match (*cell, self.last) {
+            (Cell::Gap, Last::Gap) => true,
+            (Cell::Val { x, reset: false }, Last::Zero) => x == V::ZERO,
+            (Cell::Val { x, reset: false }, Last::Value) => x == self.values.predicted(),
+            _ => false,
+        }
+    }
+
+    fn same_cell(&self) -> Cell {
+        match self.last {
+            Last::Gap => Cell::Gap,
+            Last::Zero => Cell::Val { x: V::ZERO, reset: false },
+            Last::Value => Cell::Val { x: self.values.predicted(), reset: false },
+        }
+    }
+
+    fn advance_same(&mut self) {
+        if self.last == Last::Value {
+            let x = self.values.predicted();
+            self.values.accept(x);
+        }
+    }
+
+    fn put_other<S: Sink>(&mut self, cell: &Cell, sink: &mut S) {
+        match *cell {
+            Cell::Gap => {
+                sink.put(PREFIX_GAP.0, PREFIX_GAP.1);
+                self.last = Last::Gap;
+            }
+            Cell::Val { x, reset: false } if x == V::ZERO => {
+                sink.put(PREFIX_ZERO.0, PREFIX_ZERO.1);
+                self.last = Last::Zero;
+            }
+            Cell::Val { x, reset } => {
+                self.values.put_value(x, reset, sink);
+                self.last = Last::Value;
+            }
+        }
+    }
+
+    fn read_other(&mut self, ones: u32, r: &mut BitReader<'_>) -> Option<Cell> {
+        match ones {
+            3 => {
+                self.last = Last::Zero;
+                Some(Cell::Val { x: V::ZERO, reset: false })
+            }
+            4 => {
+                self.last = Last::Gap;
+                Some(Cell::Gap)
+            }
+            _ => {
+                let (x, reset) = self.values.read_value(ones, r)?;
+                self.last = Last::Value;
+                Some(Cell::Val { x, reset })
+            }
+        }
+    }
+}
+
+/// A column scheme at the level of cells (see [`Column`]).
 pub trait Mode {
     /// Whether `cell` is exactly what the `0` prefix would decode to now.
     fn is_same(&self, cell: &Cell) -> bool;
@@ -68,8 +173,8 @@ pub trait Mode {
     fn advance_same(&mut self);
     /// Writes a cell that is not [`Mode::is_same`] (prefix included) and updates the state.
     fn put_other<S: Sink>(&mut self, cell: &Cell, sink: &mut S);
-    /// Reads the payload after prefix `ones` (1 = short, 2 = long, 3 = gap, 4 = escape)
-    /// and updates the state; `None` on truncated or impossible input.
+    /// Reads the cell after prefix `ones` (1 short, 2 long, 3 zero, 4 gap, 5 escape) and
+    /// updates the state; `None` on truncated or impossible input.
     fn read_other(&mut self, ones: u32, r: &mut BitReader<'_>) -> Option<Cell>;
 }
 
@@ -123,7 +228,7 @@ pub fn decode_one<M: Mode>(
     max: usize,
     out: &mut Vec<Cell>,
 ) -> Option<usize> {
-    match r.ones(4)? {
+    match r.ones(MAX_ONES)? {
         0 => {
             let run = if runs { usize::try_from(r.gamma()?).ok()? } else { 1 };
             if run == 0 || run > max {
@@ -144,7 +249,7 @@ pub fn decode_one<M: Mode>(
 
 /// Decodes one cell of a stream written without run lengths.
 pub fn decode_cell<M: Mode>(mode: &mut M, r: &mut BitReader<'_>) -> Option<Cell> {
-    match r.ones(4)? {
+    match r.ones(MAX_ONES)? {
         0 => {
             let cell = mode.same_cell();
             mode.advance_same();

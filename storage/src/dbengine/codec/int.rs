@@ -11,7 +11,7 @@
 //! untrusted residuals decode to some value, never to a crash.
 
 use super::bits::BitReader;
-use super::cells::{Cell, Mode, Sink, PREFIX_ESCAPE, PREFIX_GAP, PREFIX_LONG, PREFIX_SHORT};
+use super::cells::{Cell, Column, Mode, Sink, Values, PREFIX_ESCAPE, PREFIX_LONG, PREFIX_SHORT};
 use crate::Sample;
 
 /// Largest power-of-two scale tried.
@@ -153,12 +153,11 @@ pub struct Int {
     prev2: i64,
     /// Values seen, saturating at 2.
     seen: u8,
-    prev_gap: bool,
 }
 
 impl Int {
     pub fn new(scale: Scale, order: u8, width: u8) -> Self {
-        Int { scale, order: order.clamp(1, 2), width: width.min(63), prev: 0, prev2: 0, seen: 0, prev_gap: false }
+        Int { scale, order: order.clamp(1, 2), width: width.min(63), prev: 0, prev2: 0, seen: 0 }
     }
 
     pub fn scale_byte(&self) -> u8 {
@@ -182,7 +181,48 @@ impl Int {
         }
     }
 
-    fn predict(&self) -> i64 {
+    /// The short-form width that minimises the bits of integer `cells` (from the
+    /// zig-zag residuals of the value cells that are not `0` cells).
+    pub fn best_width(self, cells: &[Cell]) -> u8 {
+        // hist[b] = residuals z >= 1 with bit_len(z - 1) == b
+        let mut hist = [0u64; 65];
+        let mut col = Column::new(self);
+        for c in cells {
+            if col.is_same(c) {
+                col.advance_same();
+                continue;
+            }
+            if let Cell::Val { x, reset } = *c {
+                if reset || x != 0 {
+                    let z = zigzag(x.wrapping_sub(col.values.predicted()));
+                    if z >= 1 {
+                        hist[bit_len(z - 1) as usize] += 1;
+                    }
+                }
+            }
+            col.put_other(c, &mut super::cells::BitCount::default());
+        }
+        // cost(w) = (2 + w) × #{b <= w} + Σ_{b > w} (10 + b), walked with running sums.
+        let top = hist.iter().rposition(|n| *n > 0).unwrap_or(0);
+        let mut long: u64 = (0..=top).map(|b| hist[b] * (10 + b as u64)).sum();
+        let mut short_count = 0u64;
+        let mut best = (u64::MAX, 0u8);
+        for (w, n) in hist.iter().enumerate().take(top.min(63) + 1) {
+            short_count += n;
+            long -= n * (10 + w as u64);
+            let cost = short_count * (2 + w as u64) + long;
+            if cost < best.0 {
+                best = (cost, w as u8);
+            }
+        }
+        best.1
+    }
+}
+
+impl Values for Int {
+    const ZERO: i64 = 0;
+
+    fn predicted(&self) -> i64 {
         if self.order == 2 && self.seen >= 2 {
             self.prev.wrapping_add(self.prev.wrapping_sub(self.prev2))
         } else {
@@ -194,70 +234,10 @@ impl Int {
         self.prev2 = self.prev;
         self.prev = k;
         self.seen = self.seen.saturating_add(1).min(2);
-        self.prev_gap = false;
     }
 
-    /// The short-form width that minimises the bits of integer `cells` (from the
-    /// zig-zag residuals of the cells that are not `0` cells).
-    pub fn best_width(mut self, cells: &[Cell]) -> u8 {
-        // hist[b] = residuals z >= 1 with bit_len(z - 1) == b
-        let mut hist = [0u64; 65];
-        for c in cells {
-            if self.is_same(c) {
-                self.advance_same();
-            } else if let Cell::Val { x, .. } = *c {
-                let z = zigzag(x.wrapping_sub(self.predict()));
-                if z >= 1 {
-                    hist[bit_len(z - 1) as usize] += 1;
-                }
-                self.accept(x);
-            } else {
-                self.prev_gap = true;
-            }
-        }
-        let mut best = (u64::MAX, 0u8);
-        for w in 0..64usize {
-            let cost: u64 = (0..65).map(|b| hist[b] * if b <= w { 2 + w as u64 } else { 3 + 6 + b as u64 + 1 }).sum();
-            if cost < best.0 {
-                best = (cost, w as u8);
-            }
-        }
-        best.1
-    }
-}
-
-impl Mode for Int {
-    fn is_same(&self, cell: &Cell) -> bool {
-        match *cell {
-            Cell::Gap => self.prev_gap,
-            Cell::Val { x, reset } => !self.prev_gap && !reset && x == self.predict(),
-        }
-    }
-
-    fn same_cell(&self) -> Cell {
-        if self.prev_gap {
-            Cell::Gap
-        } else {
-            Cell::Val { x: self.predict(), reset: false }
-        }
-    }
-
-    fn advance_same(&mut self) {
-        if !self.prev_gap {
-            self.accept(self.predict());
-        }
-    }
-
-    fn put_other<S: Sink>(&mut self, cell: &Cell, sink: &mut S) {
-        let (k, reset) = match *cell {
-            Cell::Gap => {
-                sink.put(PREFIX_GAP.0, PREFIX_GAP.1);
-                self.prev_gap = true;
-                return;
-            }
-            Cell::Val { x, reset } => (x, reset),
-        };
-        let z = zigzag(k.wrapping_sub(self.predict()));
+    fn put_value<S: Sink>(&mut self, k: i64, reset: bool, sink: &mut S) {
+        let z = zigzag(k.wrapping_sub(self.predicted()));
         if reset || z == 0 {
             sink.put(PREFIX_ESCAPE.0, PREFIX_ESCAPE.1);
             sink.put(u64::from(reset), 1);
@@ -274,16 +254,12 @@ impl Mode for Int {
         self.accept(k);
     }
 
-    fn read_other(&mut self, ones: u32, r: &mut BitReader<'_>) -> Option<Cell> {
+    fn read_value(&mut self, ones: u32, r: &mut BitReader<'_>) -> Option<(i64, bool)> {
         let (z, reset) = match ones {
             1 => (r.read(u32::from(self.width))?.wrapping_add(1), false),
             2 => {
                 let len = r.read(6)? as u32 + 1;
                 (r.read(len)?, false)
-            }
-            3 => {
-                self.prev_gap = true;
-                return Some(Cell::Gap);
             }
             _ => {
                 let reset = r.bit()?;
@@ -294,8 +270,8 @@ impl Mode for Int {
                 (r.read(len)?, reset)
             }
         };
-        let k = self.predict().wrapping_add(unzigzag(z));
+        let k = self.predicted().wrapping_add(unzigzag(z));
         self.accept(k);
-        Some(Cell::Val { x: k, reset })
+        Some((k, reset))
     }
 }

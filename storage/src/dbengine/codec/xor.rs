@@ -6,21 +6,21 @@
 //! the XOR inside the current window; long = 5-bit count of leading zeros, 5-bit length
 //! minus one, then the meaningful bits (this sets the window); escape = a reset bit then
 //! the 32 raw bits. Invariants: values are stored as their exact `f32` bits (NaN, infinities
-//! and `-0.0` included); the state starts at "value 0.0, no window".
+//! and `-0.0` included); the state starts at "previous value 0.0, no window".
 
 use super::bits::BitReader;
-use super::cells::{Cell, Mode, Sink, PREFIX_ESCAPE, PREFIX_GAP, PREFIX_LONG, PREFIX_SHORT};
+use super::cells::{Cell, Sink, Values, PREFIX_ESCAPE, PREFIX_LONG, PREFIX_SHORT};
 use crate::Sample;
 
 /// Prediction state of one XOR column.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Xor {
+    /// Bits of the last value other than a `0`-prefix zero.
     prev: u32,
     /// Leading zeros of the window.
     lead: u8,
     /// Meaningful bits of the window; 0 = no window yet.
     len: u8,
-    prev_gap: bool,
 }
 
 /// The stored bits of a value (the `f32` rounding of the precision contract).
@@ -44,10 +44,6 @@ pub fn sample_of(c: Cell) -> Sample {
     }
 }
 
-fn val(bits: u32, reset: bool) -> Cell {
-    Cell::Val { x: i64::from(bits), reset }
-}
-
 impl Xor {
     fn window_fits(&self, xor: u32) -> bool {
         if self.len == 0 {
@@ -58,33 +54,19 @@ impl Xor {
     }
 }
 
-impl Mode for Xor {
-    fn is_same(&self, cell: &Cell) -> bool {
-        match *cell {
-            Cell::Gap => self.prev_gap,
-            Cell::Val { x, reset } => !self.prev_gap && !reset && x == i64::from(self.prev),
-        }
+impl Values for Xor {
+    const ZERO: i64 = 0;
+
+    fn predicted(&self) -> i64 {
+        i64::from(self.prev)
     }
 
-    fn same_cell(&self) -> Cell {
-        if self.prev_gap {
-            Cell::Gap
-        } else {
-            val(self.prev, false)
-        }
+    fn accept(&mut self, x: i64) {
+        self.prev = x as u32;
     }
 
-    fn advance_same(&mut self) {}
-
-    fn put_other<S: Sink>(&mut self, cell: &Cell, sink: &mut S) {
-        let (bits, reset) = match *cell {
-            Cell::Gap => {
-                sink.put(PREFIX_GAP.0, PREFIX_GAP.1);
-                self.prev_gap = true;
-                return;
-            }
-            Cell::Val { x, reset } => (x as u32, reset),
-        };
+    fn put_value<S: Sink>(&mut self, x: i64, reset: bool, sink: &mut S) {
+        let bits = x as u32;
         let xor = bits ^ self.prev;
         if reset || (xor == 0 && self.len == 0) {
             sink.put(PREFIX_ESCAPE.0, PREFIX_ESCAPE.1);
@@ -106,10 +88,9 @@ impl Mode for Xor {
             self.len = len as u8;
         }
         self.prev = bits;
-        self.prev_gap = false;
     }
 
-    fn read_other(&mut self, ones: u32, r: &mut BitReader<'_>) -> Option<Cell> {
+    fn read_value(&mut self, ones: u32, r: &mut BitReader<'_>) -> Option<(i64, bool)> {
         let (bits, reset) = match ones {
             1 => {
                 if self.len == 0 {
@@ -131,17 +112,12 @@ impl Mode for Xor {
                 self.len = len as u8;
                 (self.prev ^ ((m << trail) as u32), false)
             }
-            3 => {
-                self.prev_gap = true;
-                return Some(Cell::Gap);
-            }
             _ => {
                 let reset = r.bit()?;
                 (r.read(32)? as u32, reset)
             }
         };
         self.prev = bits;
-        self.prev_gap = false;
-        Some(val(bits, reset))
+        Some((i64::from(bits), reset))
     }
 }
