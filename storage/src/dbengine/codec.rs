@@ -283,9 +283,9 @@ fn encode_column(cells: &[Cell]) -> Vec<u8> {
         }
         found_decimal = matches!(scale, int::Scale::Decimal(_));
         for order in [1, 2] {
-            let width = Int::new(scale, order, 0).best_width(&ints);
-            let m = Int::new(scale, order, width);
-            consider(Candidate::Int(m, scale), 3, cells::price(Column::new(m), &ints));
+            let (width, plain, runs) = Int::new(scale, order, 0).plan(&ints);
+            debug_assert_eq!((plain, runs), cells::price(Column::new(Int::new(scale, order, width)), &ints));
+            consider(Candidate::Int(Int::new(scale, order, width), scale), 3, (plain, runs));
         }
     }
     let (_, cand, runs) = best;

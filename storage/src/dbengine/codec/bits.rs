@@ -39,33 +39,34 @@ impl BitWriter {
         self.buf
     }
 
-    /// Appends a zero byte, growing by a quarter (at least 16 bytes) rather than doubling:
-    /// open blocks live in RAM for every collected chart, so slack matters more than the
-    /// few extra reallocations.
-    fn push_byte(&mut self) {
-        if self.buf.len() == self.buf.capacity() {
-            self.buf.reserve_exact((self.buf.capacity() / 4).max(16));
+    /// Appends bytes, growing by a quarter (at least 16 bytes) rather than doubling: open
+    /// blocks live in RAM for every collected chart, so slack matters more than the few
+    /// extra reallocations.
+    fn push_bytes(&mut self, b: &[u8]) {
+        if self.buf.capacity() - self.buf.len() < b.len() {
+            self.buf.reserve_exact((self.buf.capacity() / 4).max(16).max(b.len()));
         }
-        self.buf.push(0);
+        self.buf.extend_from_slice(b);
     }
 
     /// Writes the low `n` bits of `value` (`n <= 64`), most significant first.
     pub fn write(&mut self, value: u64, n: u32) {
-        let mut left = n.min(64);
-        while left > 0 {
-            let used = (self.bits % 8) as u32;
-            if used == 0 {
-                self.push_byte();
-            }
-            let free = 8 - used;
-            let take = free.min(left);
-            let chunk = (value >> (left - take)) & ((1u64 << take) - 1);
-            if let Some(last) = self.buf.last_mut() {
-                *last |= (chunk as u8) << (free - take);
-            }
-            left -= take;
-            self.bits += take as usize;
+        let n = n.min(64);
+        if n > 56 {
+            self.write(value >> 32, n - 32);
+            self.write(value & 0xFFFF_FFFF, 32);
+            return;
         }
+        if n == 0 {
+            return;
+        }
+        let used = (self.bits % 8) as u32;
+        // The partial last byte and the new bits, left-aligned in one word.
+        let head = if used == 0 { 0 } else { self.buf.pop().map_or(0, u64::from) };
+        let word = (head << 56) | ((value & ((1u64 << n) - 1)) << (64 - used - n));
+        let bytes = (used + n).div_ceil(8) as usize;
+        self.push_bytes(&word.to_be_bytes()[..bytes]);
+        self.bits += n as usize;
     }
 
     /// Elias gamma code of `n >= 1` (`2 * floor(log2 n) + 1` bits).
@@ -103,38 +104,49 @@ impl<'a> BitReader<'a> {
     /// Reads `n <= 64` bits; `None` when the slice ends first.
     pub fn read(&mut self, n: u32) -> Option<u64> {
         let n = n.min(64);
+        if n > 56 {
+            let hi = self.read(n - 32)?;
+            let lo = self.read(32)?;
+            return Some((hi << 32) | lo);
+        }
         if self.pos.checked_add(n as usize)? > self.data.len().saturating_mul(8) {
             return None;
         }
-        let mut out: u64 = 0;
-        let mut left = n;
-        while left > 0 {
-            let byte = *self.data.get(self.pos / 8)?;
-            let used = (self.pos % 8) as u32;
-            let avail = 8 - used;
-            let take = avail.min(left);
-            let chunk = (u64::from(byte) >> (avail - take)) & ((1u64 << take) - 1);
-            out = (out << take) | chunk;
-            left -= take;
-            self.pos += take as usize;
+        if n == 0 {
+            return Some(0);
         }
-        Some(out)
+        let at = self.pos / 8;
+        let mut word = [0u8; 8];
+        let avail = self.data.get(at..)?;
+        let take = avail.len().min(8);
+        word[..take].copy_from_slice(&avail[..take]);
+        let used = (self.pos % 8) as u32;
+        let v = (u64::from_be_bytes(word) << used) >> (64 - n);
+        self.pos += n as usize;
+        Some(v)
     }
 
     pub fn bit(&mut self) -> Option<bool> {
         self.read(1).map(|b| b == 1)
     }
 
-    /// Counts leading one bits, up to `max` (consumes the terminating zero if seen first).
+    /// Counts leading one bits, up to `max <= 56` (consumes the terminating zero if seen
+    /// first).
     pub fn ones(&mut self, max: u32) -> Option<u32> {
-        let mut n = 0;
-        while n < max {
-            if !self.bit()? {
-                return Some(n);
-            }
-            n += 1;
+        let max = max.min(56);
+        let left = self.data.len().saturating_mul(8).saturating_sub(self.pos);
+        let at = self.pos / 8;
+        let mut word = [0u8; 8];
+        let avail = self.data.get(at..)?;
+        let take = avail.len().min(8);
+        word[..take].copy_from_slice(&avail[..take]);
+        let ones = (u64::from_be_bytes(word) << (self.pos % 8)).leading_ones().min(max);
+        let used = if ones < max { ones + 1 } else { ones } as usize;
+        if used > left {
+            return None;
         }
-        Some(n)
+        self.pos += used;
+        Some(ones)
     }
 
     /// Reads an Elias gamma code; `None` on truncation or a code wider than 64 bits.

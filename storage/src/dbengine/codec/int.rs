@@ -11,7 +11,8 @@
 //! untrusted residuals decode to some value, never to a crash.
 
 use super::bits::BitReader;
-use super::cells::{Cell, Column, Mode, Sink, Values, PREFIX_ESCAPE, PREFIX_LONG, PREFIX_SHORT};
+use super::bits::gamma_bits;
+use super::cells::{BitCount, Cell, Column, Mode, Sink, Values, PREFIX_ESCAPE, PREFIX_LONG, PREFIX_SHORT};
 use crate::Sample;
 
 /// Largest power-of-two scale tried.
@@ -181,41 +182,61 @@ impl Int {
         }
     }
 
-    /// The short-form width that minimises the bits of integer `cells` (from the
-    /// zig-zag residuals of the value cells that are not `0` cells).
-    pub fn best_width(self, cells: &[Cell]) -> u8 {
-        // hist[b] = residuals z >= 1 with bit_len(z - 1) == b
+    /// Plans an integer column in one pass: the short-form width that minimises its bits,
+    /// and the bits of the cells (without, with run lengths) at that width.
+    pub fn plan(self, cells: &[Cell]) -> (u8, u64, u64) {
+        // Everything but the short and long value codes costs the same at any width; for
+        // those, hist[b] counts the residuals z >= 1 with bit_len(z - 1) == b and long[b]
+        // sums their long-form bits.
         let mut hist = [0u64; 65];
+        let mut long_bits = [0u64; 65];
+        let (mut fixed, mut plain, mut runs, mut run) = (0u64, 0u64, 0u64, 0u64);
         let mut col = Column::new(self);
         for c in cells {
             if col.is_same(c) {
                 col.advance_same();
+                run += 1;
                 continue;
             }
-            if let Cell::Val { x, reset } = *c {
-                if reset || x != 0 {
+            if run > 0 {
+                plain += run;
+                runs += 1 + gamma_bits(run);
+                run = 0;
+            }
+            match *c {
+                Cell::Val { x, reset } if reset || x != 0 => {
                     let z = zigzag(x.wrapping_sub(col.values.predicted()));
-                    if z >= 1 {
-                        hist[bit_len(z - 1) as usize] += 1;
+                    if reset || z == 0 {
+                        fixed += 5 + 1 + 7 + u64::from(bit_len(z));
+                    } else {
+                        let b = bit_len(z - 1) as usize;
+                        hist[b] += 1;
+                        long_bits[b] += 3 + 6 + u64::from(bit_len(z));
                     }
                 }
+                Cell::Val { .. } => fixed += 4,
+                Cell::Gap => fixed += 5,
             }
-            col.put_other(c, &mut super::cells::BitCount::default());
+            col.put_other(c, &mut BitCount::default());
         }
-        // cost(w) = (2 + w) × #{b <= w} + Σ_{b > w} (10 + b), walked with running sums.
+        if run > 0 {
+            plain += run;
+            runs += 1 + gamma_bits(run);
+        }
+        // cost(w) = (2 + w) × #{b <= w} + Σ_{b > w} long[b], with running sums.
         let top = hist.iter().rposition(|n| *n > 0).unwrap_or(0);
-        let mut long: u64 = (0..=top).map(|b| hist[b] * (10 + b as u64)).sum();
+        let mut long: u64 = long_bits.iter().sum();
         let mut short_count = 0u64;
         let mut best = (u64::MAX, 0u8);
         for (w, n) in hist.iter().enumerate().take(top.min(63) + 1) {
             short_count += n;
-            long -= n * (10 + w as u64);
+            long -= long_bits[w];
             let cost = short_count * (2 + w as u64) + long;
             if cost < best.0 {
                 best = (cost, w as u8);
             }
         }
-        best.1
+        (best.1, plain + fixed + best.0, runs + fixed + best.0)
     }
 }
 
