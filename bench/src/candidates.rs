@@ -22,8 +22,14 @@ pub trait Candidate {
     /// holding these rows keeps while it is being filled.
     fn encode(&self, rows: &[Vec<Sample>]) -> (Vec<u8>, usize);
     /// Decodes column `col` into `out` (cleared first).
-    fn decode(&self, payload: &[u8], columns: usize, slots: u32, col: usize, out: &mut Vec<Sample>)
-        -> anyhow::Result<()>;
+    fn decode(
+        &self,
+        payload: &[u8],
+        columns: usize,
+        slots: u32,
+        col: usize,
+        out: &mut Vec<Sample>,
+    ) -> anyhow::Result<()>;
 }
 
 /// The shipped dbengine codec (`strata_storage::dbengine::codec`).

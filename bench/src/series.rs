@@ -86,8 +86,8 @@ pub fn lz4_stream_decode(mut data: &[u8]) -> anyhow::Result<Vec<u8>> {
         let len = (data[1] & 0x7F) as usize | (((data[2] & 0x7F) as usize) << 7);
         let payload = data.get(4..4 + len).context("truncated LZ4 frame")?;
         let dict_start = out.len().saturating_sub(65536);
-        let n = lz4_flex::block::decompress_into_with_dict(payload, &mut block, &out[dict_start..])
-            .context("LZ4 block")?;
+        let n =
+            lz4_flex::block::decompress_into_with_dict(payload, &mut block, &out[dict_start..]).context("LZ4 block")?;
         out.extend_from_slice(&block[..n]);
         data = &data[4 + len..];
     }
@@ -167,8 +167,8 @@ fn request_guid(request: &[u8]) -> String {
 pub fn capture(prefix: &Path, pacing: Pacing) -> anyhow::Result<Vec<ChartSeries>> {
     let request = std::fs::read(with_suffix(prefix, "request"))
         .with_context(|| format!("reading {}.request", prefix.display()))?;
-    let mut stream = std::fs::read(with_suffix(prefix, "stream"))
-        .with_context(|| format!("reading {}.stream", prefix.display()))?;
+    let mut stream =
+        std::fs::read(with_suffix(prefix, "stream")).with_context(|| format!("reading {}.stream", prefix.display()))?;
     let name = prefix.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     if name.contains("lz4") {
         stream = lz4_stream_decode(&stream)?;

@@ -125,11 +125,7 @@ fn measure(cand: &dyn Candidate, lz4: bool, blocks: &[Block<'_>], len: usize, re
             Vec::new()
         };
         best_enc = best_enc.min((thread_cpu_ns() - t) as f64);
-        stored_bytes = if lz4 {
-            extents.iter().map(Vec::len).sum()
-        } else {
-            payloads.iter().map(Vec::len).sum()
-        };
+        stored_bytes = if lz4 { extents.iter().map(Vec::len).sum() } else { payloads.iter().map(Vec::len).sum() };
 
         let t = thread_cpu_ns();
         let mut out = Vec::new();

@@ -139,8 +139,8 @@ impl BlockEncoder {
         let mut r = BitReader::new(self.stream.bytes());
         for _ in 0..self.slots {
             for (c, st) in states.iter_mut().enumerate() {
-                let cell = cells::decode_cell(st, &mut r)
-                    .ok_or(CodecError::BadCells { col: c, offset: r.position() / 8 })?;
+                let cell =
+                    cells::decode_cell(st, &mut r).ok_or(CodecError::BadCells { col: c, offset: r.position() / 8 })?;
                 if c == col {
                     out.push(sample_of(cell));
                 }
@@ -371,7 +371,10 @@ pub fn decode_column(
         let mut p = 1;
         let src = get_varint(stream, &mut p).ok_or(truncated(base + p, 1))?;
         let transform = *stream.get(p).ok_or(truncated(base + p, 1))?;
-        let src = usize::try_from(src).ok().filter(|s| *s < col).ok_or(CodecError::BadTag { tag: KIND_COPY, offset: base })?;
+        let src = usize::try_from(src)
+            .ok()
+            .filter(|s| *s < col)
+            .ok_or(CodecError::BadTag { tag: KIND_COPY, offset: base })?;
         if transform > 2 {
             return Err(CodecError::BadTag { tag: transform, offset: base + p });
         }

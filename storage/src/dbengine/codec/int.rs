@@ -10,8 +10,8 @@
 //! its values decodes to its exact `f32` bits; integer arithmetic wraps (never panics) so
 //! untrusted residuals decode to some value, never to a crash.
 
-use super::bits::BitReader;
 use super::bits::gamma_bits;
+use super::bits::BitReader;
 use super::cells::{BitCount, Cell, Column, Mode, Sink, Values, PREFIX_ESCAPE, PREFIX_LONG, PREFIX_SHORT};
 use crate::Sample;
 

@@ -131,10 +131,13 @@ fn repeated_and_negated_columns_are_copies() {
     let base: Vec<Sample> = (0..n)
         .map(|i| if i % 17 == 3 { Sample::Gap } else { v(((i * 7919) % 1000) as f64 * 0.37 + 1.0 + (i % 3) as f64) })
         .collect();
-    let neg: Vec<Sample> = base.iter().map(|s| match *s {
-        Sample::Value { value, reset } => Sample::Value { value: -value, reset },
-        Sample::Gap => Sample::Gap,
-    }).collect();
+    let neg: Vec<Sample> = base
+        .iter()
+        .map(|s| match *s {
+            Sample::Value { value, reset } => Sample::Value { value: -value, reset },
+            Sample::Gap => Sample::Gap,
+        })
+        .collect();
     // Zeros keep their sign while the rest flips (what `0 × -1` and interpolation give).
     let mut neg_nonzero = neg.clone();
     neg_nonzero[0] = v(0.0);
@@ -233,7 +236,10 @@ fn bad_payloads_are_errors() {
     assert!(decode_column(&p[..p.len() - 1], 1, 1, 0, &mut out).is_err());
     assert!(matches!(decode_column(&p, 1, 1, 1, &mut out), Err(CodecError::NoSuchColumn { .. })));
     assert!(matches!(decode_column(&[], 1, 1, 0, &mut out), Err(CodecError::Truncated { .. })));
-    assert!(matches!(decode_column(&[0, 1, 1, 1, 1], 1, 1, 0, &mut out), Err(CodecError::UnknownVersion { version: 0 })));
+    assert!(matches!(
+        decode_column(&[0, 1, 1, 1, 1], 1, 1, 0, &mut out),
+        Err(CodecError::UnknownVersion { version: 0 })
+    ));
     assert!(matches!(decode_column(&p, 1, MAX_SLOTS + 1, 0, &mut out), Err(CodecError::TooManySlots { .. })));
     let mut bad_kind = p.clone();
     let at = bad_kind.len() - 1 - (bad_kind.len() - 5); // first byte of the column stream
