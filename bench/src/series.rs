@@ -275,3 +275,45 @@ impl Gen {
         self.value
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synthetic_constants_are_stored_as_collected() {
+        let set = synthetic("constant", 20, 3);
+        assert_eq!(set.len(), 1);
+        let rows = &set[0].rows;
+        // Two collections before the first stored slot; then one slot per second.
+        assert!(rows.len() >= 17, "{}", rows.len());
+        let want = [0.0, 1.0, 1234.0, 4_000_000_000.0];
+        for row in &rows[1..] {
+            for (d, cell) in row.iter().enumerate() {
+                assert_eq!(*cell, Sample::Value { value: f64::from(want[d % 4] as f32), reset: false }, "dim {d}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_real_capture_replays_into_stored_rows() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures");
+        let prefix = dir.join("netdata-1.37.1-child-v1-80s");
+        let set = capture(&prefix, Pacing { jitter_us: 1000, seed: 1 }).unwrap();
+        assert!(set.len() > 150, "{} charts", set.len());
+        let cpu = set.iter().find(|s| s.chart == "system.cpu").unwrap();
+        assert!(cpu.rows.len() >= 75, "{} slots", cpu.rows.len());
+        // Percentages of a busy CPU: some values, every one within 0..=100.
+        let values: Vec<f64> = cpu
+            .rows
+            .iter()
+            .flatten()
+            .filter_map(|s| match s {
+                Sample::Value { value, .. } => Some(*value),
+                Sample::Gap => None,
+            })
+            .collect();
+        assert!(values.len() > cpu.rows.len() * cpu.columns() / 2);
+        assert!(values.iter().all(|v| (0.0..=100.0).contains(v)));
+    }
+}

@@ -225,6 +225,7 @@ fn main() -> anyhow::Result<()> {
     } else {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(&args.fixtures)
     };
+    let fixtures = fixtures.canonicalize().unwrap_or(fixtures);
     println!("# dbengine block encodings\n");
     println!(
         "Index overhead per block: {INDEX_FIXED} B + {INDEX_PER_COLUMN} B per column. LZ4 extents: {EXTENT_BLOCKS} \
