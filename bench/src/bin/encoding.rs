@@ -217,6 +217,37 @@ fn table(set: &[ChartSeries], reps: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where the bytes of the shipped codec go at 256 slots: per column scheme, its share of
+/// the payload bytes, columns and cells, and bytes per cell.
+fn breakdown(set: &[ChartSeries]) -> anyhow::Result<()> {
+    use std::collections::BTreeMap;
+    let mut by: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+    let mut total = 0;
+    for b in blocks(set, 256) {
+        let (payload, _) = Strata.encode(b.rows);
+        total += payload.len();
+        for l in strata_storage::dbengine::codec::column_layouts(&payload, b.columns())? {
+            let key = format!("{}{}", l.scheme, if l.runs { " + runs" } else { "" });
+            let e = by.entry(key).or_default();
+            e.0 += l.bytes;
+            e.1 += 1;
+            e.2 += b.rows.len();
+        }
+    }
+    let in_columns: usize = by.values().map(|v| v.0).sum();
+    println!("\nWhere the bytes go (strata v1, 256 slots): {total} payload bytes, {} in block headers and column directories.\n", total - in_columns);
+    println!("| column scheme | bytes | share | columns (per block) | cells | B/cell |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (k, (bytes, cols, cells)) in by {
+        println!(
+            "| {k} | {bytes} | {:.1} % | {cols} | {cells} | {:.2} |",
+            100.0 * bytes as f64 / total.max(1) as f64,
+            bytes as f64 / cells.max(1) as f64
+        );
+    }
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let pacing = Pacing { jitter_us: args.jitter_us, seed: 1 };
@@ -238,10 +269,12 @@ fn main() -> anyhow::Result<()> {
     }
     describe(&format!("real child captures ({})", fixtures.display()), &real);
     table(&real, args.reps)?;
+    breakdown(&real)?;
     for prefix in &args.capture {
         let set = series::capture(prefix, pacing)?;
         describe(&format!("real child capture {}", prefix.display()), &set);
         table(&set, args.reps)?;
+        breakdown(&set)?;
     }
     for kind in series::SYNTHETIC {
         if !args.synthetic.is_empty() && !args.synthetic.iter().any(|s| s == kind) {

@@ -394,6 +394,46 @@ pub fn decode_column(
     decode_stream(stream, base, col, slots, out)
 }
 
+/// How one column of a payload is stored (for statistics and diagnostics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColumnLayout {
+    /// `"gaps"`, `"xor"`, `"int"` or `"copy"`.
+    pub scheme: &'static str,
+    /// Run lengths on.
+    pub runs: bool,
+    /// Bytes of the column stream (kind byte included, directory entry not).
+    pub bytes: usize,
+}
+
+/// The layout of every column of a payload of `columns` columns (nothing is decoded).
+pub fn column_layouts(payload: &[u8], columns: usize) -> Result<Vec<ColumnLayout>, CodecError> {
+    let truncated = |offset: usize| CodecError::Truncated { offset, needed: 1, len: payload.len() };
+    let version = *payload.first().ok_or(truncated(0))?;
+    if version != FORMAT_VERSION {
+        return Err(CodecError::UnknownVersion { version });
+    }
+    let mut pos = 1;
+    let found = get_varint(payload, &mut pos).ok_or(truncated(pos))?;
+    if found != columns as u64 {
+        return Err(CodecError::ColumnCount { found, columns });
+    }
+    get_varint(payload, &mut pos).ok_or(truncated(pos))?;
+    (0..columns)
+        .map(|col| {
+            let (stream, base) = column_stream(payload, pos, columns, col)?;
+            let kind = *stream.first().ok_or(truncated(base))?;
+            let scheme = match kind & !KIND_RUNS {
+                KIND_GAPS => "gaps",
+                KIND_XOR => "xor",
+                KIND_INT => "int",
+                KIND_COPY => "copy",
+                _ => return Err(CodecError::BadTag { tag: kind, offset: base }),
+            };
+            Ok(ColumnLayout { scheme, runs: kind & KIND_RUNS != 0, bytes: stream.len() })
+        })
+        .collect()
+}
+
 /// The stream of column `col` and its offset in the payload; `dir` is where the directory
 /// of column lengths starts. No allocation: `columns` comes from untrusted metadata too.
 fn column_stream(payload: &[u8], dir: usize, columns: usize, col: usize) -> Result<(&[u8], usize), CodecError> {

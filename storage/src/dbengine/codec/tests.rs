@@ -122,6 +122,11 @@ fn each_column_gets_the_cheapest_scheme() {
     assert_eq!(lens[0], 1);
     assert!(lens[1] <= 4 && lens[2] <= 9 && lens[4] <= 12, "{lens:?}");
     assert!(lens[3] <= (n as u64 * 7) / 8, "{lens:?}");
+    let layouts = column_layouts(&p, cols.len()).unwrap();
+    assert_eq!(layouts.iter().map(|l| l.bytes as u64).collect::<Vec<_>>(), lens);
+    assert_eq!((layouts[0].scheme, layouts[3].scheme, layouts[5].scheme), ("gaps", "int", "int"));
+    assert!(layouts[1].runs);
+    assert!(column_layouts(&p, cols.len() + 1).is_err());
     assert!(lens[6] > lens[5], "{lens:?}");
 }
 
