@@ -128,7 +128,9 @@ impl BlockEncoder {
         self.stream.heap_bytes() + self.cols.capacity() * std::mem::size_of::<Column<Xor>>()
     }
 
-    /// Decodes column `col` of the rows pushed so far into `out` (cleared first).
+    /// Decodes column `col` of the rows pushed so far into `out` (cleared first). The open
+    /// stream interleaves the columns, so this walks every cell of the block; to read many
+    /// columns use [`Self::decode_columns`].
     pub fn decode_column(&self, col: usize, out: &mut Vec<Sample>) -> Result<(), CodecError> {
         if col >= self.cols.len() {
             return Err(CodecError::NoSuchColumn { col, columns: self.cols.len() });
@@ -145,6 +147,18 @@ impl BlockEncoder {
                     out.push(sample_of(cell));
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Decodes every column of the rows pushed so far in one pass: `out[c]` is column `c`
+    /// (`out` is resized to the column count).
+    pub fn decode_columns(&self, out: &mut Vec<Vec<Sample>>) -> Result<(), CodecError> {
+        let cols = self.decode_all()?;
+        out.resize_with(cols.len(), Vec::new);
+        for (dst, src) in out.iter_mut().zip(cols) {
+            dst.clear();
+            dst.extend(src.into_iter().map(sample_of));
         }
         Ok(())
     }

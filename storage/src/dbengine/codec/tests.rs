@@ -43,11 +43,15 @@ fn round_trip(cols: &[Vec<Sample>]) -> Vec<u8> {
     }
     assert_eq!(e.slots() as usize, slots);
     let snap = e.snapshot();
+    let mut all = vec![vec![v(1.0)]; cols.len() + 3];
+    e.decode_columns(&mut all).unwrap();
+    assert_eq!(all.len(), cols.len());
     let mut out = Vec::new();
     for (c, col) in cols.iter().enumerate() {
         let want: Vec<Sample> = col.iter().copied().map(stored).collect();
         e.decode_column(c, &mut out).unwrap();
         assert!(same(&out, &want), "open column {c}: {out:?} != {want:?}");
+        assert!(same(&all[c], &want), "open columns, column {c}");
         decode_column(&snap, cols.len(), slots as u32, c, &mut out).unwrap();
         assert!(same(&out, &want), "sealed column {c}: {out:?} != {want:?}");
     }
@@ -205,6 +209,22 @@ fn open_block_heap_is_about_its_encoded_size() {
     assert!(e.heap_bytes() <= 12_800 * 5 / 4 + 1200, "{}", e.heap_bytes());
     assert!(e.heap_bytes() >= 12_800, "{}", e.heap_bytes());
     assert_eq!(BlockEncoder::new(100).heap_bytes(), 1200);
+}
+
+#[test]
+fn wide_blocks_round_trip() {
+    let cols: Vec<Vec<Sample>> = (0..300)
+        .map(|c| {
+            (0..50)
+                .map(|i| match (c + i) % 11 {
+                    0 => Sample::Gap,
+                    1 => r(c as f64),
+                    _ => v(((c * 31 + i * 7) % 97) as f64 / if c % 2 == 0 { 1.0 } else { 8.0 }),
+                })
+                .collect()
+        })
+        .collect();
+    round_trip(&cols);
 }
 
 #[test]
