@@ -1,20 +1,62 @@
 //! Block codec: pure bytes in, values out.
 //!
 //! Owns: the byte layout of a block payload. A [`BlockEncoder`] takes one row (one slot of
-//! every column) at a time, so an open block costs its encoded size in memory, not a raw
-//! buffer; [`BlockEncoder::finish`] yields the payload that the files layer stores, and
-//! [`decode_column`] reads one column back. Invariants: decoding never panics on any input
-//! (disk bytes are untrusted); a payload decodes to exactly `slots` samples per column;
-//! values keep `f32` precision (about 7 significant digits, as Netdata's storage number);
-//! gaps decode as gaps and reset flags survive.
+//! every column) at a time and keeps only a compact bit stream, so an open block costs
+//! about its encoded size in memory, not a raw buffer; [`BlockEncoder::finish`] re-encodes
+//! every column with the cheapest scheme for its values and yields the payload that the
+//! files layer stores; [`decode_column`] reads one column back without touching the others.
+//! Invariants: decoding never panics and never allocates more than `slots` samples on any
+//! input (disk bytes are untrusted); a payload decodes to exactly `slots` samples per
+//! column; values keep their exact `f32` bits (about 7 significant digits, as Netdata's
+//! storage number); gaps decode as gaps and reset flags survive.
 //!
-//! Layout (version 0, the baseline): `u32` LE byte length of every column stream, then the
-//! column streams; each sample is one tag byte (0 gap, 1 value, 2 value with reset) followed,
-//! for values, by the `f32` LE bits.
+//! Payload layout, version 1 (chosen by measurement, see `bench/results/encoding.md`):
+//!
+//! ```text
+//! u8 version (= 1) | varint columns | varint slots | varint byte length of each column
+//! | the column streams, in column order
+//! column stream: u8 kind (low nibble: 0 all gaps, 1 XOR, 2 integer, 3 copy; bit 4: run
+//!   lengths)
+//!   | integer only: u8 scale (see int::Scale), u8 params (bit 7 order 2, low 6 bits width)
+//!   | XOR and integer: the cells (see `cells`), padded with zero bits to a byte
+//!   | copy only: varint source column (an earlier column that is not a copy), u8 transform
+//!     (0 same values, 1 every sign flipped, 2 the sign of every non-zero value flipped);
+//!     gaps and reset flags are the source's
+//! ```
+//!
+//! Copies exist because a Netdata child sends the same counter in several dimensions of a
+//! chart, often negated for "out" directions (received/delivered packets, in/out bytes).
+//!
+//! The open block holds one bit stream for all columns, row after row, in the XOR scheme
+//! without run lengths (12 bytes of state per column, no per-column buffer).
+
+mod bits;
+mod cells;
+mod int;
+mod xor;
 
 use thiserror::Error;
 
+use self::bits::{BitReader, BitWriter};
+use self::cells::{Cell, Column, Mode};
+use self::int::Int;
+use self::xor::{cell_of, sample_of, Xor};
 use crate::Sample;
+
+/// The payload format written by this build.
+pub const FORMAT_VERSION: u8 = 1;
+
+/// Most rows a block may hold (a sanity bound for untrusted payloads: decoding allocates
+/// at most this many samples). Rows pushed beyond it are not kept.
+pub const MAX_SLOTS: u32 = 1 << 20;
+
+const KIND_GAPS: u8 = 0;
+const KIND_XOR: u8 = 1;
+const KIND_INT: u8 = 2;
+const KIND_COPY: u8 = 3;
+const KIND_RUNS: u8 = 0x10;
+
+const SIGN: i64 = 0x8000_0000;
 
 /// Why a payload could not be decoded.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -27,19 +69,29 @@ pub enum CodecError {
     BadTag { tag: u8, offset: usize },
     #[error("column {col} holds {found} samples, block says {slots}")]
     SlotCount { col: usize, found: u32, slots: u32 },
+    #[error("unknown block payload version {version}")]
+    UnknownVersion { version: u8 },
+    #[error("block payload holds {found} columns, block says {columns}")]
+    ColumnCount { found: u64, columns: usize },
+    #[error("block of {slots} slots exceeds the limit of {MAX_SLOTS}")]
+    TooManySlots { slots: u32 },
+    #[error("column {col}: corrupt cell stream at offset {offset}")]
+    BadCells { col: usize, offset: usize },
 }
 
 /// Streaming encoder of one block.
 #[derive(Debug, Clone)]
 pub struct BlockEncoder {
-    cols: Vec<Vec<u8>>,
+    /// Every cell so far, row-major, XOR scheme without run lengths.
+    stream: BitWriter,
+    cols: Vec<Column<Xor>>,
     slots: u32,
 }
 
 impl BlockEncoder {
     /// An empty block of `columns` columns.
     pub fn new(columns: usize) -> Self {
-        BlockEncoder { cols: vec![Vec::new(); columns], slots: 0 }
+        BlockEncoder { stream: BitWriter::new(), cols: vec![Column::default(); columns], slots: 0 }
     }
 
     /// Number of columns.
@@ -53,15 +105,19 @@ impl BlockEncoder {
     }
 
     /// Appends one row; `row.len()` must equal [`Self::columns`] (missing cells are gaps,
-    /// extra cells are ignored).
+    /// extra cells are ignored). A block holds at most [`MAX_SLOTS`] rows.
     pub fn push(&mut self, row: &[Sample]) {
-        for (i, col) in self.cols.iter_mut().enumerate() {
-            match row.get(i).copied().unwrap_or(Sample::Gap) {
-                Sample::Gap => col.push(0),
-                Sample::Value { value, reset } => {
-                    col.push(if reset { 2 } else { 1 });
-                    col.extend_from_slice(&(value as f32).to_le_bytes());
-                }
+        if self.slots >= MAX_SLOTS {
+            debug_assert!(false, "block over {MAX_SLOTS} rows");
+            return;
+        }
+        for (i, st) in self.cols.iter_mut().enumerate() {
+            let cell = row.get(i).map_or(Cell::Gap, cell_of);
+            if st.is_same(&cell) {
+                st.advance_same();
+                self.stream.write(0, 1);
+            } else {
+                st.put_other(&cell, &mut self.stream);
             }
         }
         self.slots += 1;
@@ -69,31 +125,228 @@ impl BlockEncoder {
 
     /// Heap bytes held by the open block.
     pub fn heap_bytes(&self) -> usize {
-        self.cols.iter().map(Vec::capacity).sum::<usize>() + self.cols.capacity() * std::mem::size_of::<Vec<u8>>()
+        self.stream.heap_bytes() + self.cols.capacity() * std::mem::size_of::<Column<Xor>>()
     }
 
-    /// Decodes column `col` of the rows pushed so far into `out` (cleared first).
+    /// Decodes column `col` of the rows pushed so far into `out` (cleared first). The open
+    /// stream interleaves the columns, so this walks every cell of the block; to read many
+    /// columns use [`Self::decode_columns`].
     pub fn decode_column(&self, col: usize, out: &mut Vec<Sample>) -> Result<(), CodecError> {
-        let stream = self.cols.get(col).ok_or(CodecError::NoSuchColumn { col, columns: self.cols.len() })?;
-        decode_stream(stream, 0, col, self.slots, out)
+        if col >= self.cols.len() {
+            return Err(CodecError::NoSuchColumn { col, columns: self.cols.len() });
+        }
+        out.clear();
+        out.reserve(self.slots as usize);
+        let mut states = vec![Column::<Xor>::default(); self.cols.len()];
+        let mut r = BitReader::new(self.stream.bytes());
+        for _ in 0..self.slots {
+            for (c, st) in states.iter_mut().enumerate() {
+                let cell =
+                    cells::decode_cell(st, &mut r).ok_or(CodecError::BadCells { col: c, offset: r.position() / 8 })?;
+                if c == col {
+                    out.push(sample_of(cell));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Decodes every column of the rows pushed so far in one pass: `out[c]` is column `c`
+    /// (`out` is resized to the column count).
+    pub fn decode_columns(&self, out: &mut Vec<Vec<Sample>>) -> Result<(), CodecError> {
+        let cols = self.decode_all()?;
+        out.resize_with(cols.len(), Vec::new);
+        for (dst, src) in out.iter_mut().zip(cols) {
+            dst.clear();
+            dst.extend(src.into_iter().map(sample_of));
+        }
+        Ok(())
+    }
+
+    /// Every column of the rows pushed so far, as XOR cells.
+    fn decode_all(&self) -> Result<Vec<Vec<Cell>>, CodecError> {
+        let mut cols: Vec<Vec<Cell>> = vec![Vec::with_capacity(self.slots as usize); self.cols.len()];
+        let mut states = vec![Column::<Xor>::default(); self.cols.len()];
+        let mut r = BitReader::new(self.stream.bytes());
+        for _ in 0..self.slots {
+            for (c, (st, out)) in states.iter_mut().zip(cols.iter_mut()).enumerate() {
+                out.push(
+                    cells::decode_cell(st, &mut r).ok_or(CodecError::BadCells { col: c, offset: r.position() / 8 })?,
+                );
+            }
+        }
+        Ok(cols)
     }
 
     /// The payload of the rows pushed so far (the encoder stays usable).
     pub fn snapshot(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(4 * self.cols.len() + self.cols.iter().map(Vec::len).sum::<usize>());
-        for c in &self.cols {
-            out.extend_from_slice(&(c.len() as u32).to_le_bytes());
-        }
-        for c in &self.cols {
-            out.extend_from_slice(c);
-        }
-        out
+        // The open stream was written by this encoder, so it always decodes; an error
+        // here would be a bug, and the empty columns keep the payload well-formed.
+        let cols = self.decode_all().unwrap_or_else(|_| vec![vec![Cell::Gap; self.slots as usize]; self.cols.len()]);
+        encode_cells(&cols, self.slots)
     }
 
     /// The payload of the block.
     pub fn finish(self) -> Vec<u8> {
         self.snapshot()
     }
+}
+
+/// Encodes whole columns (each exactly `slots` cells) into a payload.
+pub fn encode_columns(cols: &[Vec<Sample>], slots: u32) -> Vec<u8> {
+    let cells: Vec<Vec<Cell>> = cols.iter().map(|c| c.iter().map(cell_of).collect()).collect();
+    encode_cells(&cells, slots)
+}
+
+/// A hash of what copies share: gap positions, reset flags and value magnitudes.
+fn copy_key(cells: &[Cell]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for c in cells {
+        let v = match *c {
+            Cell::Gap => 1 << 40,
+            Cell::Val { x, reset } => (x & !SIGN) | (i64::from(reset) << 41),
+        };
+        h = (h ^ v as u64).wrapping_mul(0x0000_0100_0000_01B3);
+    }
+    h
+}
+
+/// The value bits of a copy of XOR cell `x` under `transform`.
+fn transformed(x: i64, transform: u8) -> i64 {
+    match transform {
+        1 => x ^ SIGN,
+        2 if x & !SIGN != 0 => x ^ SIGN,
+        _ => x,
+    }
+}
+
+/// The transform that turns `src` into `dst`, if any.
+fn copy_transform(src: &[Cell], dst: &[Cell]) -> Option<u8> {
+    (0..3u8).find(|&t| {
+        src.len() == dst.len()
+            && src.iter().zip(dst).all(|(s, d)| match (*s, *d) {
+                (Cell::Gap, Cell::Gap) => true,
+                (Cell::Val { x, reset }, Cell::Val { x: y, reset: r }) => reset == r && transformed(x, t) == y,
+                _ => false,
+            })
+    })
+}
+
+fn encode_cells(cols: &[Vec<Cell>], slots: u32) -> Vec<u8> {
+    let mut sources: Vec<(u64, usize)> = Vec::new();
+    let streams: Vec<Vec<u8>> = cols
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let own = encode_column(c);
+            if own.len() <= 4 {
+                return own;
+            }
+            let key = copy_key(c);
+            let copy = sources
+                .iter()
+                .filter(|(k, _)| *k == key)
+                .find_map(|&(_, j)| copy_transform(&cols[j], c).map(|t| (j, t)));
+            match copy {
+                Some((j, t)) => {
+                    let mut out = vec![KIND_COPY];
+                    put_varint(&mut out, j as u64);
+                    out.push(t);
+                    out
+                }
+                None => {
+                    sources.push((key, i));
+                    own
+                }
+            }
+        })
+        .collect();
+    let mut out = Vec::with_capacity(12 + streams.iter().map(|s| s.len() + 2).sum::<usize>());
+    out.push(FORMAT_VERSION);
+    put_varint(&mut out, cols.len() as u64);
+    put_varint(&mut out, u64::from(slots));
+    for s in &streams {
+        put_varint(&mut out, s.len() as u64);
+    }
+    for s in &streams {
+        out.extend_from_slice(s);
+    }
+    out
+}
+
+/// The cheapest XOR or integer encoding of one column (kind byte and parameters included).
+fn encode_column(cells: &[Cell]) -> Vec<u8> {
+    if cells.iter().all(|c| matches!(c, Cell::Gap)) {
+        return vec![KIND_GAPS];
+    }
+    let mut best: (u64, Candidate, bool) = (u64::MAX, Candidate::Xor, false);
+    let mut consider = |c: Candidate, header_bytes: u64, (plain, runs): (u64, u64)| {
+        for (bits, r) in [(plain, false), (runs, true)] {
+            let bits = bits + 8 * header_bytes;
+            if bits < best.0 {
+                best = (bits, c, r);
+            }
+        }
+    };
+    consider(Candidate::Xor, 1, cells::price(Column::<Xor>::default(), cells));
+    let mut ints = Vec::with_capacity(cells.len());
+    let mut found_decimal = false;
+    for scale in int::scales(cells) {
+        if found_decimal || !scale.ints(cells, &mut ints) {
+            continue;
+        }
+        found_decimal = matches!(scale, int::Scale::Decimal(_));
+        for order in [1, 2] {
+            let (width, plain, runs) = Int::new(scale, order, 0).plan(&ints);
+            debug_assert_eq!((plain, runs), cells::price(Column::new(Int::new(scale, order, width)), &ints));
+            consider(Candidate::Int(Int::new(scale, order, width), scale), 3, (plain, runs));
+        }
+    }
+    let (_, cand, runs) = best;
+    let mut w = BitWriter::new();
+    let runs_flag = if runs { KIND_RUNS } else { 0 };
+    match cand {
+        Candidate::Xor => {
+            w.write(u64::from(KIND_XOR | runs_flag), 8);
+            cells::encode(&mut Column::<Xor>::default(), cells, runs, &mut w);
+        }
+        Candidate::Int(m, scale) => {
+            w.write(u64::from(KIND_INT | runs_flag), 8);
+            w.write(u64::from(m.scale_byte()), 8);
+            w.write(u64::from(m.params_byte()), 8);
+            scale.ints(cells, &mut ints);
+            cells::encode(&mut Column::new(m), &ints, runs, &mut w);
+        }
+    }
+    w.into_bytes()
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Candidate {
+    Xor,
+    Int(Int, int::Scale),
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Reads a LEB128 varint at `*pos`; `None` if truncated or longer than 10 bytes.
+fn get_varint(data: &[u8], pos: &mut usize) -> Option<u64> {
+    let mut v: u64 = 0;
+    for i in 0..10 {
+        let b = *data.get(*pos)?;
+        *pos += 1;
+        v |= u64::from(b & 0x7F) << (7 * i);
+        if b & 0x80 == 0 {
+            return Some(v);
+        }
+    }
+    None
 }
 
 /// Decodes column `col` of a payload of `columns` columns and `slots` rows into `out`
@@ -105,88 +358,147 @@ pub fn decode_column(
     col: usize,
     out: &mut Vec<Sample>,
 ) -> Result<(), CodecError> {
+    out.clear();
     if col >= columns {
         return Err(CodecError::NoSuchColumn { col, columns });
     }
-    let table = columns.saturating_mul(4);
-    let head = payload.get(..table).ok_or(CodecError::Truncated { offset: 0, needed: table, len: payload.len() })?;
-    let len_of = |i: usize| {
-        let mut b = [0u8; 4];
-        b.copy_from_slice(&head[i * 4..i * 4 + 4]);
-        u32::from_le_bytes(b) as usize
-    };
-    let mut start = table;
-    for i in 0..col {
-        start = start.saturating_add(len_of(i));
+    if slots > MAX_SLOTS {
+        return Err(CodecError::TooManySlots { slots });
     }
-    let len = len_of(col);
-    let end = start.saturating_add(len);
-    let stream =
-        payload.get(start..end).ok_or(CodecError::Truncated { offset: start, needed: len, len: payload.len() })?;
-    decode_stream(stream, start, col, slots, out)
+    let truncated = |offset: usize, needed: usize| CodecError::Truncated { offset, needed, len: payload.len() };
+    let version = *payload.first().ok_or(truncated(0, 1))?;
+    if version != FORMAT_VERSION {
+        return Err(CodecError::UnknownVersion { version });
+    }
+    let mut pos = 1;
+    let found_cols = get_varint(payload, &mut pos).ok_or(truncated(pos, 1))?;
+    if found_cols != columns as u64 {
+        return Err(CodecError::ColumnCount { found: found_cols, columns });
+    }
+    let found_slots = get_varint(payload, &mut pos).ok_or(truncated(pos, 1))?;
+    if found_slots != u64::from(slots) {
+        return Err(CodecError::SlotCount { col, found: u32::try_from(found_slots).unwrap_or(u32::MAX), slots });
+    }
+    let dir = pos;
+    let (stream, base) = column_stream(payload, dir, columns, col)?;
+    if stream.first().is_some_and(|k| k & !KIND_RUNS == KIND_COPY) {
+        let mut p = 1;
+        let src = get_varint(stream, &mut p).ok_or(truncated(base + p, 1))?;
+        let transform = *stream.get(p).ok_or(truncated(base + p, 1))?;
+        let src = usize::try_from(src)
+            .ok()
+            .filter(|s| *s < col)
+            .ok_or(CodecError::BadTag { tag: KIND_COPY, offset: base })?;
+        if transform > 2 {
+            return Err(CodecError::BadTag { tag: transform, offset: base + p });
+        }
+        let (src_stream, src_base) = column_stream(payload, dir, columns, src)?;
+        if src_stream.first().is_some_and(|k| k & !KIND_RUNS == KIND_COPY) {
+            return Err(CodecError::BadTag { tag: KIND_COPY, offset: src_base });
+        }
+        decode_stream(src_stream, src_base, src, slots, out)?;
+        for s in out.iter_mut() {
+            if let Sample::Value { value, .. } = s {
+                let bits = i64::from((*value as f32).to_bits());
+                *value = f64::from(f32::from_bits(transformed(bits, transform) as u32));
+            }
+        }
+        return Ok(());
+    }
+    decode_stream(stream, base, col, slots, out)
+}
+
+/// How one column of a payload is stored (for statistics and diagnostics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColumnLayout {
+    /// `"gaps"`, `"xor"`, `"int"` or `"copy"`.
+    pub scheme: &'static str,
+    /// Run lengths on.
+    pub runs: bool,
+    /// Bytes of the column stream (kind byte included, directory entry not).
+    pub bytes: usize,
+}
+
+/// The layout of every column of a payload of `columns` columns (nothing is decoded).
+pub fn column_layouts(payload: &[u8], columns: usize) -> Result<Vec<ColumnLayout>, CodecError> {
+    let truncated = |offset: usize| CodecError::Truncated { offset, needed: 1, len: payload.len() };
+    let version = *payload.first().ok_or(truncated(0))?;
+    if version != FORMAT_VERSION {
+        return Err(CodecError::UnknownVersion { version });
+    }
+    let mut pos = 1;
+    let found = get_varint(payload, &mut pos).ok_or(truncated(pos))?;
+    if found != columns as u64 {
+        return Err(CodecError::ColumnCount { found, columns });
+    }
+    get_varint(payload, &mut pos).ok_or(truncated(pos))?;
+    (0..columns)
+        .map(|col| {
+            let (stream, base) = column_stream(payload, pos, columns, col)?;
+            let kind = *stream.first().ok_or(truncated(base))?;
+            let scheme = match kind & !KIND_RUNS {
+                KIND_GAPS => "gaps",
+                KIND_XOR => "xor",
+                KIND_INT => "int",
+                KIND_COPY => "copy",
+                _ => return Err(CodecError::BadTag { tag: kind, offset: base }),
+            };
+            Ok(ColumnLayout { scheme, runs: kind & KIND_RUNS != 0, bytes: stream.len() })
+        })
+        .collect()
+}
+
+/// The stream of column `col` and its offset in the payload; `dir` is where the directory
+/// of column lengths starts. No allocation: `columns` comes from untrusted metadata too.
+fn column_stream(payload: &[u8], dir: usize, columns: usize, col: usize) -> Result<(&[u8], usize), CodecError> {
+    let truncated = |offset: usize, needed: usize| CodecError::Truncated { offset, needed, len: payload.len() };
+    let mut pos = dir;
+    let (mut before, mut len) = (0usize, 0usize);
+    for i in 0..columns {
+        let l = get_varint(payload, &mut pos).ok_or(truncated(pos, 1))?;
+        let l = usize::try_from(l).map_err(|_| truncated(pos, usize::MAX))?;
+        if i < col {
+            before = before.saturating_add(l);
+        } else if i == col {
+            len = l;
+        }
+    }
+    let start = pos.saturating_add(before);
+    let stream = payload.get(start..start.saturating_add(len)).ok_or(truncated(start, len))?;
+    Ok((stream, start))
 }
 
 fn decode_stream(stream: &[u8], base: usize, col: usize, slots: u32, out: &mut Vec<Sample>) -> Result<(), CodecError> {
-    out.clear();
-    let mut i = 0;
-    while i < stream.len() {
-        let tag = stream[i];
-        i += 1;
-        match tag {
-            0 => out.push(Sample::Gap),
-            1 | 2 => {
-                let b = stream.get(i..i + 4).ok_or(CodecError::Truncated {
-                    offset: base + i,
-                    needed: 4,
-                    len: base + stream.len(),
-                })?;
-                let v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-                out.push(Sample::Value { value: f64::from(v), reset: tag == 2 });
-                i += 4;
-            }
-            tag => return Err(CodecError::BadTag { tag, offset: base + i - 1 }),
+    let kind = *stream.first().ok_or(CodecError::Truncated { offset: base, needed: 1, len: base })?;
+    let runs = kind & KIND_RUNS != 0;
+    let count = slots as usize;
+    let bad = |r: &BitReader<'_>| CodecError::BadCells { col, offset: base + r.position() / 8 };
+    let mut cells = Vec::with_capacity(count.min(stream.len().saturating_mul(8)));
+    match kind & !KIND_RUNS {
+        KIND_GAPS if stream.len() == 1 => {
+            out.resize(count, Sample::Gap);
+            Ok(())
         }
+        KIND_XOR => {
+            let mut r = BitReader::new(&stream[1..]);
+            cells::decode(&mut Column::<Xor>::default(), &mut r, count, runs, &mut cells).ok_or_else(|| bad(&r))?;
+            out.extend(cells.into_iter().map(sample_of));
+            Ok(())
+        }
+        KIND_INT => {
+            let (scale, params) = match stream.get(1..3) {
+                Some(&[s, p]) => (s, p),
+                _ => return Err(CodecError::Truncated { offset: base + 1, needed: 2, len: base + stream.len() }),
+            };
+            let mode = Int::from_bytes(scale, params).ok_or(CodecError::BadTag { tag: scale, offset: base + 1 })?;
+            let mut r = BitReader::new(&stream[3..]);
+            cells::decode(&mut Column::new(mode), &mut r, count, runs, &mut cells).ok_or_else(|| bad(&r))?;
+            out.extend(cells.into_iter().map(|c| mode.sample_of(c)));
+            Ok(())
+        }
+        _ => Err(CodecError::BadTag { tag: kind, offset: base }),
     }
-    if out.len() != slots as usize {
-        return Err(CodecError::SlotCount { col, found: out.len() as u32, slots });
-    }
-    Ok(())
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn v(value: f64) -> Sample {
-        Sample::Value { value, reset: false }
-    }
-
-    #[test]
-    fn round_trip_with_gaps_and_resets() {
-        let mut e = BlockEncoder::new(2);
-        e.push(&[v(1.5), Sample::Gap]);
-        e.push(&[Sample::Value { value: -3.0, reset: true }, v(7.0)]);
-        e.push(&[Sample::Gap, v(8.25)]);
-        let mut open = Vec::new();
-        e.decode_column(1, &mut open).unwrap();
-        let p = e.finish();
-        let mut out = Vec::new();
-        decode_column(&p, 2, 3, 0, &mut out).unwrap();
-        assert_eq!(out, vec![v(1.5), Sample::Value { value: -3.0, reset: true }, Sample::Gap]);
-        decode_column(&p, 2, 3, 1, &mut out).unwrap();
-        assert_eq!(out, vec![Sample::Gap, v(7.0), v(8.25)]);
-        assert_eq!(open, out);
-    }
-
-    #[test]
-    fn bad_payloads_are_errors() {
-        let mut e = BlockEncoder::new(1);
-        e.push(&[v(1.0)]);
-        let p = e.finish();
-        let mut out = Vec::new();
-        assert!(decode_column(&p, 1, 2, 0, &mut out).is_err());
-        assert!(decode_column(&p[..p.len() - 1], 1, 1, 0, &mut out).is_err());
-        assert!(decode_column(&p, 1, 1, 1, &mut out).is_err());
-        assert!(decode_column(&[], 1, 1, 0, &mut out).is_err());
-    }
-}
+mod tests;
