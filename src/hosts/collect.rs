@@ -136,19 +136,18 @@ pub fn begin(chart: &mut Chart, microseconds: u64, now_us: i64) {
     if us > 5 * ue_ut {
         us = 0; // REC-9: an implausible child interval falls back to the parent clock
     }
-    if us == 0 {
-        c.interval_ut = now_us.saturating_sub(c.last_collected_ut).saturating_abs();
-        return;
-    }
     let since = now_us.saturating_sub(c.last_collected_ut);
     if since < 0 {
-        // The chart clock is in the future: re-anchor one update_every before now.
+        // The chart clock is in the future: re-anchor one update_every before now. Also for
+        // field 0, where Netdata (rule 3) moves the clock further ahead by the difference:
+        // a child alternating large and zero fields would double it at every collection
+        // until it overflows (REC-9: timestamps are the parent's responsibility).
         let base = now_us.saturating_sub(ue_ut);
         let aligned = floor_to_ue(base, ue);
         c.last_collected_ut = aligned + if chart.store_first { 0 } else { USEC_PER_SEC / 2 };
         c.last_updated_ut = aligned;
         c.interval_ut = ue_ut;
-    } else if since > 5 * ue_ut {
+    } else if us == 0 || since > 5 * ue_ut {
         c.interval_ut = since;
     } else {
         c.interval_ut = us;
@@ -647,10 +646,38 @@ mod tests {
         assert_eq!(c.clock.last_collected_ut, at(1011.5));
         assert_eq!(c.clock.last_updated_ut, 1011 * S);
         assert_eq!(c.clock.interval_ut, S);
-        // Field 0 with the clock ahead: absolute difference.
+        // Field 0 with the clock ahead: re-anchored too (Netdata would add the difference).
         c.clock.last_collected_ut = at(1013.0);
         begin(&mut c, 0, at(1012.5));
-        assert_eq!(c.clock.interval_ut, at(0.5));
+        assert_eq!((c.clock.last_collected_ut, c.clock.interval_ut), (at(1011.5), S));
+        // Field 0 otherwise: the parent's elapsed time.
+        end(&mut c, at(1012.5));
+        begin(&mut c, 0, at(1013.7));
+        assert_eq!(c.clock.interval_ut, at(1.2));
+    }
+
+    /// A child sending bursts of BEGINs with just under 5 × UE µs, then 0, must not push
+    /// the chart clock ahead without bound (it used to double until it overflowed).
+    #[test]
+    fn the_chart_clock_never_runs_away_from_the_wall_clock() {
+        let mut c = chart(&[("a", Absolute, 1, 1)]);
+        collect(&mut c, T0, &[Some(1)]);
+        let mut now = T0;
+        for round in 0..200 {
+            for _ in 0..20 {
+                now += 1_000;
+                begin(&mut c, 4_999_999, now);
+                set(&mut c.dims[0], round);
+                end(&mut c, now);
+            }
+            now += 1_000;
+            collect(&mut c, now, &[Some(round)]);
+            assert!(
+                c.clock.last_collected_ut <= now + 5 * S,
+                "round {round}: clock {} at {now}",
+                c.clock.last_collected_ut
+            );
+        }
     }
 
     #[test]

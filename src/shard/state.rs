@@ -98,11 +98,12 @@ pub struct Shard {
 }
 
 impl Shard {
-    /// A lone shard (id 0 of 1) with `config`, its own engine and nothing connected: for
+    /// A lone shard (id 0 of 1) with `config`, a memory-only engine and nothing connected: for
     /// unit tests of code that needs a `Shard`.
     #[cfg(test)]
     pub fn standalone(config: Config, local_guid: &str) -> Shard {
-        let engine = super::dbengine::create(&super::dbengine::settings(&config, 0, 1));
+        // Memory only: no files are opened for a test shard.
+        let engine = Engine::new(strata_storage::dbengine::EngineConfig::new(1 << 20), None);
         Shard {
             id: 0,
             shards: 1,
