@@ -17,6 +17,7 @@ pub mod latency;
 pub mod localhost;
 pub mod log;
 pub mod pattern;
+pub mod report;
 pub mod sender;
 pub mod shard;
 pub mod stream;
