@@ -38,10 +38,8 @@ pub enum ReportError {
 
 /// Fetches the latency report of the strata at `target` (`HOST:PORT`).
 pub fn fetch(target: &str, timeout: Duration) -> Result<Report, ReportError> {
-    let addrs: Vec<SocketAddr> = target
-        .to_socket_addrs()
-        .map_err(|source| ReportError::Resolve { target: target.into(), source })?
-        .collect();
+    let addrs: Vec<SocketAddr> =
+        target.to_socket_addrs().map_err(|source| ReportError::Resolve { target: target.into(), source })?.collect();
     let mut last = None;
     for addr in addrs {
         match get(addr, target, timeout) {

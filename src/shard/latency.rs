@@ -118,5 +118,4 @@ mod tests {
         assert_eq!(l.snapshot().summary(Kind::Api).max, 900);
         assert_eq!(l.since(), 1_700_000_000);
     }
-
 }
