@@ -6,15 +6,18 @@
 //! stored value algorithm), `shard` (glommio executors, listeners, receivers, cross-shard
 //! messages, orphan cleanup, upstream forwarding), `sender` (streaming a host upstream:
 //! queue, handshake, definitions, reconnects), `tls` (rustls server and client
-//! configurations, the per-port TLS policy), `web` (the HTTP API), `log` (error and access
-//! logs in Netdata's shapes).
+//! configurations, the per-port TLS policy), `web` (the HTTP API), `latency` (the server's
+//! HdrHistograms and their report), `report` (the `strata report` client), `log` (error
+//! and access logs in Netdata's shapes).
 
 pub mod collectors;
 pub mod config;
 pub mod hosts;
+pub mod latency;
 pub mod localhost;
 pub mod log;
 pub mod pattern;
+pub mod report;
 pub mod sender;
 pub mod shard;
 pub mod stream;

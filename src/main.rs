@@ -1,11 +1,13 @@
 //! The `strata` daemon: parse the command line, load the configuration, start the shards.
 //! Runs in the foreground until `SIGTERM` or `SIGINT`, then stops cleanly and exits 0.
+//! `strata report --target HOST:PORT` instead prints a running strata's latency table.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
 use strata::config::{self, Override};
 
@@ -24,6 +26,29 @@ struct Cli {
     /// Number of shards (one executor pinned per core). Default: all cores.
     #[arg(long, value_name = "N")]
     cores: Option<usize>,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the latency histograms (ingest, flush, api; all shards merged and per shard,
+    /// in microseconds) of a running strata, read from its `/api/v1/latency`.
+    Report {
+        /// The strata to ask (its web server, plain HTTP).
+        #[arg(long, value_name = "HOST:PORT")]
+        target: String,
+        /// Give up on the connection or the answer after this many seconds.
+        #[arg(long, value_name = "SECS", default_value_t = 10)]
+        timeout: u64,
+    },
+}
+
+fn report(target: &str, timeout_secs: u64) -> anyhow::Result<()> {
+    let r = strata::report::fetch(target, Duration::from_secs(timeout_secs.max(1)))?;
+    print!("{}", r.table(target));
+    Ok(())
 }
 
 fn overrides(words: &[String]) -> anyhow::Result<Vec<Override>> {
@@ -88,7 +113,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    let done = match &cli.command {
+        Some(Command::Report { target, timeout }) => report(target, *timeout),
+        None => run(cli),
+    };
+    match done {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("strata: {e:#}");

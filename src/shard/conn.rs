@@ -4,7 +4,8 @@
 //! shard that owns the host) and HTTP (served here, keep-alive, API requests routed to the
 //! owning shard). The port's `^SSL=` policy is applied to plain requests
 //! (`tls::policy::decide`): plain HTTP redirected to HTTPS, plain streams refused on a
-//! forced port.
+//! forced port. Every HTTP request is one sample of the shard's API latency histogram,
+//! from the request parsed to its response written.
 
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
@@ -286,6 +287,7 @@ async fn serve_http(shard: Rc<Shard>, mut stream: Conn, peer: SocketAddr, ip: St
                 let bytes = resp.to_http(keep, req.origin.as_deref(), unix_now());
                 let ok = stream.write_all(&bytes).await.is_ok() && stream.flush().await.is_ok();
                 let total = started.elapsed();
+                shard.latency.record(crate::latency::Kind::Api, total);
                 crate::access!(
                     "{}: {} '[{ip}]:{}' '{}' (sent/all = {}/{} bytes -0%, prep/sent/total = {:.2}/{:.2}/{:.2} ms) {} '{}'",
                     shard.id,
@@ -331,6 +333,9 @@ async fn serve_http(shard: Rc<Shard>, mut stream: Conn, peer: SocketAddr, ip: St
 
 /// Routes an API request to the shard that owns its host and returns the answer.
 pub async fn route(shard: &Rc<Shard>, req: &ApiRequest) -> Response {
+    if web::is_latency_stats(req) {
+        return web::latency::render(&super::latency::report(shard).await);
+    }
     if web::is_dbengine_stats(req) {
         let shards: Vec<web::dbengine::ShardEngine> = super::dbengine::gather(shard)
             .await

@@ -5,6 +5,7 @@ use std::os::fd::RawFd;
 
 use strata_storage::dbengine::EngineStats;
 
+use crate::latency::Histograms;
 use crate::stream::request::StreamRequest;
 use crate::web::{ApiRequest, HostSummary, Response};
 
@@ -77,5 +78,16 @@ pub enum Msg {
     EngineStatsReply {
         id: u64,
         stats: Box<EngineStats>,
+    },
+    /// The latency histograms of the receiving shard; answer with `LatencyReply`.
+    Latency {
+        id: u64,
+        from: usize,
+    },
+    LatencyReply {
+        id: u64,
+        /// Unix seconds when the answering shard started.
+        since: i64,
+        histograms: Box<Histograms>,
     },
 }

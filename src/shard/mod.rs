@@ -12,6 +12,7 @@ pub mod conn;
 pub mod dbengine;
 pub mod forward;
 pub mod ingest;
+pub mod latency;
 pub mod messages;
 pub mod orphans;
 pub mod owner;
@@ -237,6 +238,8 @@ async fn shard_main(
         if engine.has_files() { "" } else { " (no datafiles attached: sealed blocks stay in the page cache)" }
     );
     dbengine::spawn_tasks(&engine, id);
+    let latency = Rc::new(latency::ShardLatency::new(unix_now()));
+    latency::observe_flushes(&engine, &latency);
     let shard = Rc::new(Shard {
         id,
         shards,
@@ -255,6 +258,7 @@ async fn shard_main(
         tls,
         upstreams: RefCell::new(HashMap::new()),
         taps: RefCell::new(ingest::LineTaps::default()),
+        latency,
     });
     shard.on_shutdown(shutdown::storage_hook());
     shard.on_shutdown(dbengine::shutdown_hook());
@@ -290,6 +294,7 @@ async fn shard_main(
         crate::collectors::local::start(&shard);
     }
     glommio::spawn_local(orphans::run(shard.clone())).detach();
+    latency::spawn_log(shard.clone());
     let mut accepts = Vec::new();
     for (fd, ssl) in fds {
         // SAFETY: `fd` is a dup of a bound, listening, non-blocking socket owned by us.
@@ -357,5 +362,10 @@ async fn handle_message(shard: &Rc<Shard>, msg: Msg) {
             shard.send(from, Msg::EngineStatsReply { id, stats }).await;
         }
         Msg::EngineStatsReply { id, stats } => shard.deliver(id, Reply::EngineStats(stats)),
+        Msg::Latency { id, from } => {
+            let (since, histograms) = (shard.latency.since(), Box::new(shard.latency.snapshot()));
+            shard.send(from, Msg::LatencyReply { id, since, histograms }).await;
+        }
+        Msg::LatencyReply { id, since, histograms } => shard.deliver(id, Reply::Latency { since, histograms }),
     }
 }

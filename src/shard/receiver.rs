@@ -4,18 +4,20 @@
 //! the complete lines through the shard's one ingest path (`ingest`) — until the child
 //! goes away or a FATAL protocol error ends the session (logged with the offending line).
 //! Before each socket read the receiver waits while the shard's dbengine is over its
-//! dirty limit.
+//! dirty limit. Each read batch is one sample of the shard's ingest latency histogram:
+//! from the read completing to `ingest` returning (one `Instant` pair per batch).
 
 use std::cell::Cell;
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 
 use crate::config::HealthSetting;
 use crate::hosts::apply::ReceiverSession;
 use crate::hosts::{HostInfo, MemoryMode};
+use crate::latency::Kind;
 use crate::stream::lines::LineBuffer;
 use crate::stream::request::StreamRequest;
 use crate::stream::version;
@@ -196,9 +198,16 @@ pub async fn run(
     let _ = stream.set_read_timeout(Some(IDLE_TIMEOUT));
     let log_prefix = format!("STREAM {hostname} [receive from [{ip}]:{port}]");
     let mut claim = None;
+    // When the last socket read completed: its batch's ingest latency ends when `ingest`
+    // returns (the bytes that came with the handshake were not read here: not measured).
+    let mut read_done: Option<Instant> = None;
     let reason: String = loop {
         // Apply every complete line in the buffer (no await while the host is borrowed).
-        if let Err(e) = ingest(&shard, host_id, &guid, &mut source, &log_prefix) {
+        let applied = ingest(&shard, host_id, &guid, &mut source, &log_prefix);
+        if let Some(t) = read_done.take() {
+            shard.latency.record(Kind::Ingest, t.elapsed());
+        }
+        if let Err(e) = applied {
             break e.to_string();
         }
         let claim_now = shard.registry.borrow().get(host_id).and_then(|h| h.claim_id.clone());
@@ -216,6 +225,7 @@ pub async fn run(
             Ok(0) if shard.stopping.get() => break "strata is shutting down".into(),
             Ok(0) => break "connection closed by the child".into(),
             Ok(n) => {
+                read_done = Some(Instant::now());
                 source.lines.advance(n);
                 last_rx.set(unix_now());
             }

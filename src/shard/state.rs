@@ -13,10 +13,12 @@ use strata_storage::dbengine::{Engine, EngineStats};
 
 use crate::config::Config;
 use crate::hosts::HostRegistry;
+use crate::latency::Histograms;
 use crate::sender::Upstream;
 use crate::web::{HostSummary, Response};
 
 use super::ingest::LineTaps;
+use super::latency::ShardLatency;
 use super::messages::Msg;
 use super::owner::owner_of;
 use super::shutdown::Hook;
@@ -28,6 +30,7 @@ pub enum Reply {
     Rate(Option<u64>),
     Parts(Vec<(String, String)>),
     EngineStats(Box<EngineStats>),
+    Latency { since: i64, histograms: Box<Histograms> },
 }
 
 /// A receiver attached to a host of this shard.
@@ -95,6 +98,8 @@ pub struct Shard {
     pub upstreams: RefCell<HashMap<String, Rc<Upstream>>>,
     /// Line taps of this shard's hosts (see `ingest`).
     pub taps: RefCell<LineTaps>,
+    /// This shard's latency histograms (see `latency`).
+    pub latency: Rc<ShardLatency>,
 }
 
 impl Shard {
@@ -122,6 +127,7 @@ impl Shard {
             tls: None,
             upstreams: RefCell::new(HashMap::new()),
             taps: RefCell::new(LineTaps::default()),
+            latency: Rc::new(ShardLatency::new(0)),
         }
     }
 

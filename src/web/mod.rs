@@ -15,6 +15,7 @@ mod http;
 mod info;
 mod ingest;
 mod json;
+pub mod latency;
 pub mod number;
 mod route;
 mod url;
@@ -26,7 +27,8 @@ use crate::hosts::Host;
 
 pub use http::{parse_request, BAD_REQUEST};
 pub use route::{
-    api_command, find_host, handle, host_not_found, is_dbengine_stats, is_prometheus_all_hosts, load_spans, target_of,
+    api_command, find_host, handle, host_not_found, is_dbengine_stats, is_latency_stats, is_prometheus_all_hosts,
+    load_spans, target_of,
 };
 
 /// Content types used by the API (B.0).

@@ -116,6 +116,12 @@ pub fn is_dbengine_stats(req: &ApiRequest) -> bool {
     req.method == "GET" && split(req).is_ok_and(|s| s.rest.iter().map(String::as_str).eq(["api", "v1", "dbengine"]))
 }
 
+/// `/api/v1/latency` (any `/host/<HOST>/` prefix too): agent-wide latency histograms,
+/// answered by the runtime with [`super::latency::render`].
+pub fn is_latency_stats(req: &ApiRequest) -> bool {
+    req.method == "GET" && split(req).is_ok_and(|s| s.rest.iter().map(String::as_str).eq(["api", "v1", "latency"]))
+}
+
 /// Slots of an allmetrics scrape window that are loaded before serving (per chart).
 const ALLMETRICS_LOAD_SLOTS: i64 = 120;
 

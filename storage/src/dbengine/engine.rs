@@ -16,6 +16,7 @@
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use event_listener::Event;
 
@@ -197,7 +198,12 @@ struct Inner {
     io_done: Event,
     /// The files layer was closed (clean shutdown): nothing more is written.
     closed: Cell<bool>,
+    /// Told the duration of every successful extent write (see [`Engine::on_extent_written`]).
+    extent_observer: RefCell<Option<ExtentObserver>>,
 }
+
+/// Called with the duration of one extent write, from its start to its completion.
+pub type ExtentObserver = Box<dyn Fn(Duration)>;
 
 /// Holds the engine's files I/O turn; releases it on drop.
 struct IoTurn<'a>(&'a Inner);
@@ -316,7 +322,15 @@ impl Engine {
             io_busy: Cell::new(false),
             io_done: Event::new(),
             closed: Cell::new(false),
+            extent_observer: RefCell::new(None),
         }))
+    }
+
+    /// Sets the function told how long each successful extent write took (from the call
+    /// into the files layer to its completion); replaces any earlier one. The runtime uses
+    /// it to keep its flush latency histogram; the engine itself keeps no latencies.
+    pub fn on_extent_written(&self, observer: impl Fn(Duration) + 'static) {
+        *self.0.extent_observer.borrow_mut() = Some(Box::new(observer));
     }
 
     pub fn config(&self) -> EngineConfig {
@@ -504,7 +518,13 @@ impl Engine {
         if batch.is_empty() {
             return Ok(0);
         }
+        let write_started = Instant::now();
         let result = files.write_extent(&batch).await;
+        if result.is_ok() {
+            if let Some(observe) = self.0.extent_observer.borrow().as_ref() {
+                observe(write_started.elapsed());
+            }
+        }
         let deleted = files.take_deleted_datafiles();
         let outcome = {
             let mut core = self.0.core.borrow_mut();

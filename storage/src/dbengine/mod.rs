@@ -28,7 +28,7 @@ pub mod seam;
 pub use block::{BlockMeta, SeriesKey};
 pub use chart::DbChart;
 pub use codec::{BlockEncoder, CodecError};
-pub use engine::{DropReport, Engine, EngineConfig, EngineStats, LoadSpan, Pinned};
+pub use engine::{DropReport, Engine, EngineConfig, EngineStats, ExtentObserver, LoadSpan, Pinned};
 pub use index::SeriesId;
 pub use seam::{AttachedFiles, BlockFiles, LocalFuture};
 

@@ -266,3 +266,28 @@ proptest! {
         prop_assert_eq!(d.points_stored(), r.points_stored());
     }
 }
+
+#[test]
+fn the_extent_observer_hears_of_every_successful_write_and_no_failed_one() {
+    let (e, files) = with_files(1 << 20, 2);
+    let heard = Rc::new(std::cell::RefCell::new(Vec::new()));
+    let h = heard.clone();
+    e.on_extent_written(move |d| h.borrow_mut().push(d));
+    let mut c = DbChart::new(&e, G, "c", 1);
+    c.add_column("a");
+    for k in 0..4 {
+        c.append(k, &[v(k as f64)]).unwrap();
+    }
+    files.fail_writes.set(true);
+    assert!(block_on(e.flush_step()).is_err());
+    assert!(heard.borrow().is_empty(), "a failed write is no flush latency");
+    files.fail_writes.set(false);
+    assert_eq!(block_on(e.flush_step()).ok(), Some(2));
+    assert_eq!(block_on(e.flush_step()).ok(), Some(0), "nothing to write, nothing heard");
+    assert_eq!(heard.borrow().len(), 1, "one extent, one sample");
+    for k in 4..8 {
+        c.append(k, &[v(k as f64)]).unwrap();
+    }
+    assert_eq!(block_on(e.flush_step()).ok(), Some(2));
+    assert_eq!(heard.borrow().len(), 2);
+}
