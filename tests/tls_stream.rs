@@ -15,12 +15,20 @@
 //! | 3 | yes | -/optional | no | no | plain stream |
 //! | 4 | yes | -/force/optional | yes | no | TLS if the certificate is trusted (CAfile, CApath), else the child refuses |
 //! | 5 | yes | -/force/optional | yes | yes | TLS |
+//!
+//! And a strata child streaming over TLS into a real Netdata 1.37.1 parent (Debian
+//! `netdata-core`, started by `shared/tools/netdata-peer/parent.sh`) with a self-signed
+//! certificate on a `^SSL=force` port, once skipping verification and once trusting the
+//! certificate through `CAfile`. In CI (`CI=true`) a missing Netdata is a failure;
+//! elsewhere that test says it skipped.
 
 #[path = "common/certs.rs"]
 mod certs;
 mod common;
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
 use common::relay::*;
@@ -206,4 +214,104 @@ fn tls_child_facing_a_plain_parent_asks_whether_it_is_netdata_and_backs_off() {
     assert!(line.contains("remote node response is not understood, is it Netdata?"), "{line}");
     not_retried(&c, "tls-to-plain");
     assert!(!p.has_log(&["'CONNECTED'", "host 'tls-to-plain'"]));
+}
+
+const NETDATA: &str = "/usr/sbin/netdata";
+
+fn netdata_available() -> bool {
+    if Path::new(NETDATA).exists() {
+        return true;
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true but {NETDATA} is missing: .ci/run must install netdata-core");
+    }
+    eprintln!("SKIPPED: strata child into a real Netdata TLS parent — {NETDATA} is not installed (apt-get install netdata-core)");
+    false
+}
+
+/// A real Netdata parent started by `parent.sh`; stopped (by pid file) on drop.
+struct RealParent {
+    dir: TempDir,
+    tools: PathBuf,
+}
+
+impl Drop for RealParent {
+    fn drop(&mut self) {
+        let _ = Command::new("bash").arg(self.tools.join("stop.sh")).arg(&self.dir.0).output();
+    }
+}
+
+impl RealParent {
+    /// Streams only over TLS on `port` (`^SSL=force`); plain API on `api_port`.
+    fn start(port: u16, api_port: u16, c: &certs::Certs) -> RealParent {
+        let tools = shared_dir().join("tools/netdata-peer");
+        let dir = TempDir::new("nd-tls-parent");
+        let web = format!("    ssl key = {}\n    ssl certificate = {}", c.key.display(), c.cert.display());
+        let bind = format!("=streaming|dashboard^SSL=force 127.0.0.1:{api_port}=dashboard^SSL=optional");
+        let out = Command::new("bash")
+            .arg(tools.join("parent.sh"))
+            .arg(&dir.0)
+            .arg(port.to_string())
+            .arg(KEY)
+            .env("WEB_EXTRA", web)
+            .env("BIND_SUFFIX", bind)
+            .output()
+            .expect("run parent.sh");
+        assert!(
+            out.status.success(),
+            "parent.sh failed: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        RealParent { dir, tools }
+    }
+
+    fn error_log(&self) -> String {
+        let text = std::fs::read_to_string(self.dir.0.join("log/error.log")).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+}
+
+#[test]
+fn strata_child_streams_over_tls_into_a_real_netdata_parent() {
+    if !netdata_available() {
+        return;
+    }
+    let cert_dir = TempDir::new("certs");
+    let c = certs::self_signed(&cert_dir.0);
+    let (port, api_port) = (free_port(), free_port());
+    let nd = RealParent::start(port, api_port, &c);
+    let api: SocketAddr = format!("127.0.0.1:{api_port}").parse().unwrap();
+    let dest = format!("127.0.0.1:{port}:SSL");
+    let skip = strata_child("nd-tls-skip", &dest, &[(61, dest.clone())], "    ssl skip certificate verification = yes\n");
+    let cafile = strata_child("nd-tls-cafile", &dest, &[], &format!("    CAfile = {}\n", c.trust.display()));
+    let _g = generator(&skip, "nd-tls-gen", 61);
+
+    let mirrored = || -> Option<Vec<String>> {
+        let (status, body) = http_get(api, "/api/v1/info").ok()?;
+        let info: serde_json::Value = serde_json::from_str(&body).ok().filter(|_| status == 200)?;
+        Some(info["mirrored_hosts"].as_array()?.iter().filter_map(|h| h.as_str().map(str::to_string)).collect())
+    };
+    let want = ["nd-tls-skip", "nd-tls-cafile", "nd-tls-gen"];
+    let deadline = std::time::Instant::now() + Duration::from_secs(25);
+    let mut found = None;
+    while found.is_none() && std::time::Instant::now() < deadline {
+        found = mirrored().filter(|h| want.iter().all(|n| h.iter().any(|x| x == n)));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(found.is_some(), "hosts missing at the Netdata parent: {:?}\n{}", mirrored(), nd.error_log());
+    for (child, host) in [(&skip, "nd-tls-skip"), (&skip, "nd-tls-gen"), (&cafile, "nd-tls-cafile")] {
+        child.wait_log(&[&format!("STREAM {host} [send to {dest}]: the link is encrypted (TLS)")], Duration::from_secs(5));
+        child.wait_log(&[&format!("STREAM {host} [send to {dest}]: established link")], Duration::from_secs(5));
+    }
+    // The generator's values arrived through the TLS link.
+    wait_for("fake.load values at the Netdata parent", Duration::from_secs(15), || {
+        let (status, body) =
+            http_get(api, "/host/nd-tls-gen/api/v1/data?chart=fake.load&after=-10&format=json").ok()?;
+        let data: serde_json::Value = serde_json::from_str(&body).ok().filter(|_| status == 200)?;
+        let n = data["data"].as_array()?.iter().filter(|r| r[1].as_f64().is_some_and(|v| v > 0.0)).count();
+        (n > 0).then_some(())
+    });
+    assert!(!skip.has_log(&["nd-tls-gen", "connection closed by far end"]), "Netdata closed the link");
 }
