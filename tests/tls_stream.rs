@@ -90,7 +90,8 @@ fn generator(child: &Parent, name: &str, n: u32) -> FakeChild {
 /// Waits until `host` is connected at `p`; `true` when its stream came over TLS.
 fn arrived(p: &Parent, host: &str) -> bool {
     p.wait_log(&["'CONNECTED'", &format!("host '{host}'")], Duration::from_secs(20));
-    let line = p.wait_log(&[&format!("STREAM {host} [receive from"), "new client wants to stream"], Duration::from_secs(5));
+    let line =
+        p.wait_log(&[&format!("STREAM {host} [receive from"), "new client wants to stream"], Duration::from_secs(5));
     line.trim_end().ends_with("(TLS)")
 }
 
@@ -163,7 +164,10 @@ fn row4_verifying_child_streams_over_tls_to_a_trusted_certificate() {
     assert!(arrived(&t.p, "row4-gen"), "TLS expected on the default port");
     assert!(arrived(&t.p, "row4-capath"), "TLS expected on the optional port");
     has_values(&t.p, "row4-gen");
-    a.wait_log(&[&format!("STREAM row4-cafile [send to {}:SSL]: the link is encrypted (TLS)", t.force)], Duration::from_secs(5));
+    a.wait_log(
+        &[&format!("STREAM row4-cafile [send to {}:SSL]: the link is encrypted (TLS)", t.force)],
+        Duration::from_secs(5),
+    );
     b.wait_log(&["STREAM row4-capath [send to ", "established link"], Duration::from_secs(5));
 }
 
@@ -173,7 +177,12 @@ fn row4_verifying_child_refuses_an_untrusted_certificate_and_backs_off() {
     // Trusts another certificate (and the system store), not the parent's CA.
     let other = TempDir::new("other-ca");
     let o = certs::self_signed(&other.0);
-    let c = strata_child("row4-refuses", &format!("{}:SSL", t.force), &[], &format!("    CAfile = {}\n", o.trust.display()));
+    let c = strata_child(
+        "row4-refuses",
+        &format!("{}:SSL", t.force),
+        &[],
+        &format!("    CAfile = {}\n", o.trust.display()),
+    );
     let line = c.wait_log(
         &[&format!(
             "STREAM row4-refuses [send to {}:SSL]: Closing the stream connection, because the server SSL certificate is not valid",
@@ -284,7 +293,8 @@ fn strata_child_streams_over_tls_into_a_real_netdata_parent() {
     let nd = RealParent::start(port, api_port, &c);
     let api: SocketAddr = format!("127.0.0.1:{api_port}").parse().unwrap();
     let dest = format!("127.0.0.1:{port}:SSL");
-    let skip = strata_child("nd-tls-skip", &dest, &[(61, dest.clone())], "    ssl skip certificate verification = yes\n");
+    let skip =
+        strata_child("nd-tls-skip", &dest, &[(61, dest.clone())], "    ssl skip certificate verification = yes\n");
     let cafile = strata_child("nd-tls-cafile", &dest, &[], &format!("    CAfile = {}\n", c.trust.display()));
     let _g = generator(&skip, "nd-tls-gen", 61);
 
@@ -302,7 +312,10 @@ fn strata_child_streams_over_tls_into_a_real_netdata_parent() {
     }
     assert!(found.is_some(), "hosts missing at the Netdata parent: {:?}\n{}", mirrored(), nd.error_log());
     for (child, host) in [(&skip, "nd-tls-skip"), (&skip, "nd-tls-gen"), (&cafile, "nd-tls-cafile")] {
-        child.wait_log(&[&format!("STREAM {host} [send to {dest}]: the link is encrypted (TLS)")], Duration::from_secs(5));
+        child.wait_log(
+            &[&format!("STREAM {host} [send to {dest}]: the link is encrypted (TLS)")],
+            Duration::from_secs(5),
+        );
         child.wait_log(&[&format!("STREAM {host} [send to {dest}]: established link")], Duration::from_secs(5));
     }
     // The generator's values arrived through the TLS link.

@@ -174,7 +174,10 @@ mod tests {
             assert_eq!((f.code(), f.postpone_secs()), (code, secs), "{f:?}");
             assert!(!f.reason().is_empty());
         }
-        assert_eq!((Failure::Tls.reason(), Failure::InvalidCertificate.reason()), ("SSL error", "invalid SSL certificate"));
+        assert_eq!(
+            (Failure::Tls.reason(), Failure::InvalidCertificate.reason()),
+            ("SSL error", "invalid SSL certificate")
+        );
         assert_eq!(
             Failure::Handshake(Denied).reason(),
             "remote server denied access, probably we don't have the right API key?"

@@ -89,7 +89,9 @@ pub fn classify(e: &io::Error) -> TlsFailure {
             not_tls(&r.to_string())
         }
         Some(r) => ssl_error(&r.to_string()),
-        None if e.kind() == io::ErrorKind::UnexpectedEof => not_tls("the connection was closed during the TLS handshake"),
+        None if e.kind() == io::ErrorKind::UnexpectedEof => {
+            not_tls("the connection was closed during the TLS handshake")
+        }
         None => ssl_error(&e.to_string()),
     }
 }
@@ -156,7 +158,9 @@ mod tests {
     fn certificate_errors_are_invalid_certificates() {
         let f = classify(&wrapped(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)));
         assert_eq!(f.failure, Failure::InvalidCertificate);
-        assert!(f.message.starts_with("Closing the stream connection, because the server SSL certificate is not valid"));
+        assert!(f
+            .message
+            .starts_with("Closing the stream connection, because the server SSL certificate is not valid"));
         assert!(f.message.contains("UnknownIssuer"), "{}", f.message);
     }
 
