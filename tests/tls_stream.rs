@@ -75,11 +75,22 @@ fn guid(n: u32) -> String {
 /// receives with these GUIDs go to their own `proxy destination`; `extra` goes into
 /// `[stream]` (TLS settings).
 fn strata_child(name: &str, destination: &str, per_guid: &[(u32, String)], extra: &str) -> Parent {
+    strata_child_env(name, destination, per_guid, extra, &[])
+}
+
+/// [`strata_child`] with extra environment variables.
+fn strata_child_env(
+    name: &str,
+    destination: &str,
+    per_guid: &[(u32, String)],
+    extra: &str,
+    env: &[(&str, &str)],
+) -> Parent {
     let mut conf = proxy_stream_conf(destination, "none", extra);
     for (n, dest) in per_guid {
         conf.push_str(&format!("[{}]\n    proxy destination = {dest}\n", guid(*n)));
     }
-    Parent::start_with(config_dir("", &conf), 1, &["-W", "set", "global", "hostname", name])
+    Parent::start_with_env(config_dir("", &conf), 1, &["-W", "set", "global", "hostname", name], env)
 }
 
 /// A live generator's host `name` (GUID `n`) streamed into `child`.
@@ -169,6 +180,17 @@ fn row4_verifying_child_streams_over_tls_to_a_trusted_certificate() {
         Duration::from_secs(5),
     );
     b.wait_log(&["STREAM row4-capath [send to ", "established link"], Duration::from_secs(5));
+}
+
+/// Without CAfile or CApath the system trust store decides: here the store is the
+/// parent's CA, through `SSL_CERT_FILE` (which OpenSSL and strata's store reader honour).
+#[test]
+fn row4_verifying_child_trusts_the_system_store_by_default() {
+    let t = tls_parent(true);
+    let ca = t.certs.trust.display().to_string();
+    let c = strata_child_env("row4-system", &format!("{}:SSL", t.force), &[], "", &[("SSL_CERT_FILE", &ca)]);
+    assert!(arrived(&t.p, "row4-system"), "TLS expected");
+    c.wait_log(&["STREAM row4-system [send to ", "established link"], Duration::from_secs(5));
 }
 
 #[test]
