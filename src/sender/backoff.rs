@@ -19,7 +19,9 @@ pub enum Failure {
     Handshake(ParentReply),
     /// The request could not be sent in time.
     SendTimeout,
-    /// A TLS-level failure.
+    /// The parent's certificate was refused (verification on).
+    InvalidCertificate,
+    /// Any other TLS-level failure (including a parent that does not speak TLS).
     Tls,
 }
 
@@ -32,6 +34,7 @@ impl Failure {
             Failure::Handshake(ParentReply::Denied) => -4,
             Failure::SendTimeout => -5,
             Failure::Handshake(ParentReply::NoResponse) => -6,
+            Failure::InvalidCertificate => -7,
             Failure::Tls => -8,
             Failure::Handshake(_) => -1,
         }
@@ -51,7 +54,8 @@ impl Failure {
             }
             Failure::Handshake(ParentReply::NoResponse) => "timeout while expecting first response",
             Failure::SendTimeout => "timeout while sending request",
-            Failure::Tls => "TLS error",
+            Failure::InvalidCertificate => "invalid SSL certificate",
+            Failure::Tls => "SSL error",
             Failure::Handshake(_) => "remote node response is not understood, is it Netdata?",
         }
     }
@@ -62,7 +66,7 @@ impl Failure {
             Failure::Handshake(ParentReply::SameLocalhost) => 3600,
             Failure::Handshake(ParentReply::AlreadyStreaming) => 120,
             Failure::Handshake(ParentReply::NoResponse) => 30,
-            Failure::Tls => 300,
+            Failure::Tls | Failure::InvalidCertificate => 300,
             Failure::Handshake(_) | Failure::SendTimeout => 60,
         }
     }
@@ -163,12 +167,17 @@ mod tests {
             (Failure::SendTimeout, -5, 60),
             (Failure::Handshake(NoResponse), -6, 30),
             (Failure::Handshake(NotUnderstood), -1, 60),
+            (Failure::InvalidCertificate, -7, 300),
             (Failure::Tls, -8, 300),
         ];
         for (f, code, secs) in cases {
             assert_eq!((f.code(), f.postpone_secs()), (code, secs), "{f:?}");
             assert!(!f.reason().is_empty());
         }
+        assert_eq!(
+            (Failure::Tls.reason(), Failure::InvalidCertificate.reason()),
+            ("SSL error", "invalid SSL certificate")
+        );
         assert_eq!(
             Failure::Handshake(Denied).reason(),
             "remote server denied access, probably we don't have the right API key?"

@@ -18,8 +18,10 @@
 //!
 //! Entry points: [`spawn`] starts a host's sender; [`Upstream::attach`] returns the tap a
 //! data source feeds ([`tap::LineTap::line`] for one applied line,
-//! [`tap::LineTap::forward`] for applied protocol bytes). TLS (`:SSL`) destinations are
-//! refused until a TLS client stream is plugged in where `task` marks it.
+//! [`tap::LineTap::forward`] for applied protocol bytes). A `:SSL` destination runs the
+//! same session over TLS ([`transport`]), with `[stream]`'s `ssl skip certificate
+//! verification`, `CAfile` and `CApath` for every sender (this node's and the proxied
+//! hosts', as Netdata has one client context for all of them).
 
 pub mod backoff;
 pub mod batch;
@@ -29,12 +31,14 @@ pub mod handshake;
 pub mod queue;
 pub mod tap;
 pub mod task;
+pub mod transport;
 pub mod upstream;
 
 pub use task::{spawn, HostModel, SenderSettings};
 pub use upstream::{HostTap, LinkState, Stats, Upstream};
 
 use crate::config::{Config, ProxySettings};
+use crate::tls::ClientTlsOptions;
 
 impl SenderSettings {
     /// The sender of this node's own host (`[stream]`).
@@ -60,6 +64,15 @@ impl SenderSettings {
             reconnect_delay_secs: s.reconnect_delay_secs,
             initial_clock_resync_iterations: s.initial_clock_resync_iterations,
             update_every: config.global.update_every,
+            tls: sender_tls_options(config),
         }
     }
+}
+
+/// The TLS client options of every sender: `[stream]`'s settings, with the certificate
+/// chain checked but not its name, as Netdata 1.37.1 does (it only looks at the verify
+/// result of the chain), so a parent reached by an address its certificate does not name
+/// is accepted by both.
+pub fn sender_tls_options(config: &Config) -> ClientTlsOptions {
+    ClientTlsOptions { check_server_name: false, ..ClientTlsOptions::from_stream_conf(&config.stream.sender) }
 }

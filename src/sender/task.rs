@@ -10,9 +10,11 @@
 //! reconnect delay; the task stops when no data source is attached and nothing is left to
 //! send (a proxied child went away), or when the host no longer exists.
 //!
-//! Transport: a session runs over any `AsyncRead + AsyncWrite` stream. Plain TCP is what
-//! exists; a `:SSL` destination needs a TLS client stream wrapped around the TCP stream at
-//! the one place marked below, and until then such destinations are refused (logged once).
+//! Transport: a session runs over a [`Link`], plain TCP or TLS for a `:SSL` destination.
+//! The TLS client configuration is built once per sender, only when a destination asks
+//! for TLS; when it cannot be built (verification on and no trust anchor anywhere) the
+//! TLS destinations are refused, logged once. A failed TLS handshake postpones the
+//! destination for 300 s, as Netdata 1.37.1 does.
 
 use std::cell::RefCell;
 use std::io;
@@ -27,12 +29,14 @@ use glommio::net::TcpStream;
 use crate::hosts::Host;
 use crate::shard::unix_now;
 use crate::stream::version::capabilities;
+use crate::tls::{ClientTls, ClientTlsOptions};
 
 use super::backoff::{Candidate, Destinations};
 use super::batch::{self, ChartFilter};
 use super::definitions::host_metadata;
 use super::destination::{parse_list, Destination};
 use super::handshake::{handshake, request_for, within};
+use super::transport::{start_tls, Link};
 use super::upstream::{HostTap, LinkState, Upstream};
 
 /// Bytes gathered for one write.
@@ -59,6 +63,8 @@ pub struct SenderSettings {
     pub initial_clock_resync_iterations: u64,
     /// This node's `[global] update every`, announced in the request.
     pub update_every: u32,
+    /// For `:SSL` destinations.
+    pub tls: ClientTlsOptions,
 }
 
 /// Starts the sender of host `guid` on this shard, with its first data source attached
@@ -80,21 +86,35 @@ pub fn spawn<M: HostModel + 'static>(
     (up, tap)
 }
 
-/// The usable destinations; refused entries are logged once.
-fn destinations(up: &Upstream, s: &SenderSettings) -> Destinations {
+/// The usable destinations, and the TLS connector when one of them asks for TLS;
+/// refused entries are logged once.
+fn destinations(up: &Upstream, s: &SenderSettings) -> (Destinations, Option<futures_rustls::TlsConnector>) {
     let host = up.hostname();
     let mut usable = Vec::new();
     for d in parse_list(&s.destination, s.default_port) {
         match d {
-            Ok(d) if d.tls => crate::error!(
-                "STREAM {host}: destination '{}' asks for TLS (:SSL), which strata cannot do yet; skipping it.",
-                d.text
-            ),
             Ok(d) => usable.push(d),
             Err(e) => crate::error!("STREAM {host}: {e}; skipping it."),
         }
     }
-    Destinations::new(usable)
+    let mut connector = None;
+    if usable.iter().any(|d| d.tls) {
+        match ClientTls::build(&s.tls) {
+            Ok(t) => {
+                for w in &t.warnings {
+                    crate::info!("STREAM {host}: TLS: {w}; using the other trusted certificates.");
+                }
+                connector = Some(t.connector());
+            }
+            Err(e) => {
+                for d in usable.iter().filter(|d| d.tls) {
+                    crate::error!("STREAM {host}: destination '{}' asks for TLS (:SSL), but {e}; skipping it.", d.text);
+                }
+                usable.retain(|d| !d.tls);
+            }
+        }
+    }
+    (Destinations::new(usable), connector)
 }
 
 /// Opens a TCP connection to the first address of `dest` that accepts.
@@ -149,7 +169,7 @@ enum End {
 
 async fn run<M: HostModel>(model: M, up: Rc<Upstream>, bell: LocalReceiver<()>, s: SenderSettings) {
     let guid = up.guid().to_string();
-    let mut dests = destinations(&up, &s);
+    let (mut dests, connector) = destinations(&up, &s);
     if dests.is_empty() {
         crate::error!(
             "STREAM {} [send]: no usable destination in '{}'; this host is not streamed.",
@@ -200,9 +220,19 @@ async fn run<M: HostModel>(model: M, up: Rc<Upstream>, bell: LocalReceiver<()>, 
             };
             let _ = tcp.set_nodelay(true);
             crate::info!("STREAM {host} [send to {}]: initializing communication...", dest.text);
-            // The transport: a TLS destination wraps `tcp` in a TLS client stream here
-            // (any `AsyncRead + AsyncWrite` works below); `destinations` refuses them today.
-            let mut stream = tcp;
+            let mut stream = match (&connector, dest.tls) {
+                (Some(c), true) => match start_tls(c, &dest, tcp, timeout).await {
+                    Ok(link) => link,
+                    Err(f) => {
+                        crate::error!("STREAM {host} [send to {}]: {}", dest.text, f.message);
+                        dests.failed(i, f.failure, unix_now());
+                        continue;
+                    }
+                },
+                (_, false) => Link::Plain(tcp),
+                // `destinations` keeps no TLS destination without a connector.
+                (None, true) => continue,
+            };
             crate::info!("STREAM {host} [send to {}]: waiting response from remote netdata...", dest.text);
             match handshake(&mut stream, &request, timeout).await {
                 Ok(version) => {
@@ -225,6 +255,9 @@ async fn run<M: HostModel>(model: M, up: Rc<Upstream>, bell: LocalReceiver<()>, 
             }
             continue;
         };
+        if stream.is_tls() {
+            crate::info!("STREAM {host} [send to {}]: the link is encrypted (TLS).", dest.text);
+        }
         let started = Instant::now();
         let end = session(stream, &model, &up, &bell, &dest.text, version, &s, &mut filter, timeout).await;
         let prefix = up.log_prefix();

@@ -1,4 +1,4 @@
-//! TLS for the web server, streaming receivers and (later) streaming senders, on rustls
+//! TLS for the web server, streaming receivers and streaming senders, on rustls
 //! with the `ring` provider; sessions run through `futures-rustls` over glommio streams.
 //!
 //! Owns: the server configuration built from `[web] ssl key`, `ssl certificate`,

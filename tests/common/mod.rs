@@ -91,7 +91,12 @@ impl Parent {
     }
 
     pub fn start_with(dir: TempDir, cores: usize, extra: &[&str]) -> Parent {
-        let p = Self::spawn(dir, cores, extra);
+        Self::start_with_env(dir, cores, extra, &[])
+    }
+
+    /// [`Parent::start_with`] with extra environment variables for the process.
+    pub fn start_with_env(dir: TempDir, cores: usize, extra: &[&str], env: &[(&str, &str)]) -> Parent {
+        let p = Self::spawn(dir, cores, extra, env);
         p.wait_http_ready();
         p
     }
@@ -99,11 +104,12 @@ impl Parent {
     /// Starts strata and returns once it listens, without waiting for its API (a node
     /// with `memory mode = none` serves no API for its own host).
     pub fn start_headless(dir: TempDir, cores: usize, extra: &[&str]) -> Parent {
-        Self::spawn(dir, cores, extra)
+        Self::spawn(dir, cores, extra, &[])
     }
 
-    fn spawn(dir: TempDir, cores: usize, extra: &[&str]) -> Parent {
+    fn spawn(dir: TempDir, cores: usize, extra: &[&str], env: &[(&str, &str)]) -> Parent {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
+        cmd.envs(env.iter().copied());
         cmd.arg("--config-dir")
             .arg(&dir.0)
             .arg("--cores")
