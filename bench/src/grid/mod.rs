@@ -200,7 +200,7 @@ pub fn run(opts: &Options, command: &str) -> anyhow::Result<Vec<Figures>> {
     }
 
     let md = format!(
-        "# strata vs Netdata: parent under the loadgen\n\n{} · {}\n\n```sh\n{command}\n```\n\n{} · strata {strata_version} (--cores {}){} · {} s per point, ramp {}/s, {} dims per chart, CPU window from {} s after every child connected to the last second of the run\n\n{}\n{}",
+        "# strata vs Netdata: parent under the loadgen\n\n{} · {}\n\n```sh\n{command}\n```\n\n{} · {strata_version} (--cores {}){} · {} s per point, ramp {}/s, {} dims per chart, CPU window from {} s after every child connected to the last second of the run\n\n{}\n{}",
         started.format("%Y-%m-%d %H:%M:%S %z"),
         machine(),
         opts.grid,
