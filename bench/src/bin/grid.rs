@@ -20,7 +20,8 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let opts = strata_bench::grid::Options::parse();
-    let command = args.iter().map(|a| if a.contains(' ') { format!("'{a}'") } else { a.clone() }).collect::<Vec<_>>().join(" ");
+    let command =
+        args.iter().map(|a| if a.contains(' ') { format!("'{a}'") } else { a.clone() }).collect::<Vec<_>>().join(" ");
     strata_bench::grid::run(&opts, &command)?;
     Ok(())
 }

@@ -96,7 +96,8 @@ pub fn parse_grid(s: &str) -> anyhow::Result<Vec<(usize, usize)>> {
     s.split(',')
         .filter(|p| !p.trim().is_empty())
         .map(|p| {
-            let (c, m) = p.trim().split_once(['x', 'X', '×']).with_context(|| format!("grid point '{p}': CHILDRENxMETRICS"))?;
+            let (c, m) =
+                p.trim().split_once(['x', 'X', '×']).with_context(|| format!("grid point '{p}': CHILDRENxMETRICS"))?;
             let (c, m): (usize, usize) = (c.trim().parse()?, m.trim().parse()?);
             if c == 0 || m == 0 {
                 bail!("grid point '{p}': counts must be at least 1");
@@ -120,7 +121,12 @@ fn version_of(bin: &Path, arg: &str) -> String {
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|t| t.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|s| s.trim().to_string()))
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
         .unwrap_or_default();
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     let mem = std::fs::read_to_string("/proc/meminfo")
@@ -145,7 +151,10 @@ pub fn run(opts: &Options, command: &str) -> anyhow::Result<Vec<Figures>> {
     let me = std::env::current_exe().context("where is this program")?;
     let strata = opts.strata.clone().unwrap_or_else(|| me.with_file_name("strata"));
     if !strata.is_file() {
-        bail!("no strata binary at {} (build it: cargo build --release -p strata, or pass --strata PATH)", strata.display());
+        bail!(
+            "no strata binary at {} (build it: cargo build --release -p strata, or pass --strata PATH)",
+            strata.display()
+        );
     }
     let loadgen = match &opts.loadgen {
         Some(p) => LoadgenCmd { program: p.clone(), prefix: vec![], extra: opts.loadgen_args.clone() },
@@ -170,7 +179,11 @@ pub fn run(opts: &Options, command: &str) -> anyhow::Result<Vec<Figures>> {
     let started = chrono::Local::now();
     let strata_version = version_of(&strata, "--version");
     let netdata_version = if with_netdata { version_of(&opts.netdata, "-V") } else { String::new() };
-    eprintln!("grid: {} | strata {strata_version}{}", machine(), if with_netdata { format!(" | {netdata_version}") } else { " | no Netdata".into() });
+    eprintln!(
+        "grid: {} | {strata_version}{}",
+        machine(),
+        if with_netdata { format!(" | {netdata_version}") } else { " | no Netdata".into() }
+    );
 
     let mut rows = Vec::new();
     for &(children, metrics) in &grid {
@@ -188,7 +201,14 @@ pub fn run(opts: &Options, command: &str) -> anyhow::Result<Vec<Figures>> {
             eprintln!("grid: {children} children × {metrics} metrics against {}", spec.kind.name());
             match point::run(spec, &load, &loadgen, &work, !opts.quiet) {
                 Ok(f) => {
-                    print!("{}", table::figures(std::slice::from_ref(&f)).lines().nth(2).map(|l| format!("{l}\n")).unwrap_or_default());
+                    print!(
+                        "{}",
+                        table::figures(std::slice::from_ref(&f))
+                            .lines()
+                            .nth(2)
+                            .map(|l| format!("{l}\n"))
+                            .unwrap_or_default()
+                    );
                     rows.push(f);
                 }
                 Err(e) => eprintln!("grid: {children}×{metrics} against {} could not run: {e:#}", spec.kind.name()),

@@ -193,10 +193,8 @@ pub fn run(spec: &Spec, load: &Load, loadgen: &LoadgenCmd, work: &Path, echo: bo
     if !parent_alive {
         notes.push(format!("{} parent exited during the run (logs: {})", spec.kind.name(), dir.join("log").display()));
     }
-    let mut report: Value = std::fs::read_to_string(&json)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or(Value::Null);
+    let mut report: Value =
+        std::fs::read_to_string(&json).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null);
     if report.is_null() {
         notes.push(format!("no loadgen report; its output: {}", report_text.trim()));
     }

@@ -77,8 +77,27 @@ fn netdata_conf(dir: &Path, port: u16, spec: &Spec) -> (String, String) {
     let d = dir.display();
     let mut plugins = String::new();
     for p in [
-        "proc", "diskspace", "cgroups", "tc", "idlejitter", "timex", "checks", "statsd", "apps", "charts.d",
-        "python.d", "go.d", "node.d", "ebpf", "perf", "slabinfo", "nfacct", "fping", "ioping", "freeipmi", "cups",
+        "proc",
+        "diskspace",
+        "cgroups",
+        "tc",
+        "idlejitter",
+        "timex",
+        "checks",
+        "statsd",
+        "apps",
+        "charts.d",
+        "python.d",
+        "go.d",
+        "node.d",
+        "ebpf",
+        "perf",
+        "slabinfo",
+        "nfacct",
+        "fping",
+        "ioping",
+        "freeipmi",
+        "cups",
         "xenstat",
     ] {
         plugins.push_str(&format!("    {p} = no\n"));
@@ -180,7 +199,11 @@ impl Parent {
             if let Some(c) = p.child.as_mut() {
                 if let Ok(Some(status)) = c.try_wait() {
                     p.child = None;
-                    bail!("{} exited during start-up ({status}); logs in {}", spec.kind.name(), dir.join("log").display());
+                    bail!(
+                        "{} exited during start-up ({status}); logs in {}",
+                        spec.kind.name(),
+                        dir.join("log").display()
+                    );
                 }
             }
             if matches!(http_get(port, "/api/v1/info"), Ok((200, _))) {
