@@ -134,7 +134,10 @@ fn machine() -> String {
         .and_then(|t| t.lines().next().map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_string()))
         .and_then(|k| k.parse::<u64>().ok())
         .map_or(0.0, |k| k as f64 / 1048576.0);
-    format!("{cores} cores ({cpu}), {mem:.1} GiB RAM")
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .map(|t| t.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default();
+    format!("{cores} cores ({cpu}), {mem:.1} GiB RAM, load average {load}")
 }
 
 /// Runs the whole grid; returns the results (also written unless `--no-save`).

@@ -284,9 +284,13 @@ pub fn run(spec: &Spec, load: &Load, loadgen: &LoadgenCmd, work: &Path, echo: bo
             }
         }
     }
-    f.clean_stop = parent.stop(Duration::from_secs(120));
-    if parent_alive && !f.clean_stop {
-        f.notes.push("the parent did not stop within 120 s of SIGTERM (killed)".into());
+    match parent.stop(Duration::from_secs(120)) {
+        server::Stop::Exited(status) if status.success() => f.clean_stop = true,
+        server::Stop::Exited(status) => {
+            f.notes.push(format!("the parent's stop after SIGTERM was not clean: {status}"))
+        }
+        server::Stop::Killed => f.notes.push("the parent did not stop within 120 s of SIGTERM (killed)".into()),
+        server::Stop::NotRunning => {}
     }
     let (bytes, _) = procfs::du(&dir.join("cache/dbengine"));
     f.dbengine_du_bytes = Some(bytes);

@@ -230,25 +230,37 @@ impl Parent {
         self.dir.join("cache/dbengine")
     }
 
-    /// SIGTERM, wait up to `timeout`, then SIGKILL. Returns whether it stopped on its own.
-    pub fn stop(&mut self, timeout: Duration) -> bool {
-        let Some(mut c) = self.child.take() else { return false };
+    /// SIGTERM, wait up to `timeout`, then SIGKILL. Returns how it ended: `Exited(status)`
+    /// when it stopped on its own (a crash at shutdown shows in the status).
+    pub fn stop(&mut self, timeout: Duration) -> Stop {
+        let Some(mut c) = self.child.take() else { return Stop::NotRunning };
         if let Ok(Some(_)) = c.try_wait() {
-            return false;
+            return Stop::NotRunning;
         }
         // SAFETY: kill(2) on the pid of a child we started and have not reaped.
         unsafe { libc::kill(c.id() as libc::pid_t, libc::SIGTERM) };
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
-            if let Ok(Some(_)) = c.try_wait() {
-                return true;
+            if let Ok(Some(status)) = c.try_wait() {
+                return Stop::Exited(status);
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = c.kill();
         let _ = c.wait();
-        false
+        Stop::Killed
     }
+}
+
+/// How [`Parent::stop`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// It had already exited (or was never started).
+    NotRunning,
+    /// It exited after SIGTERM, with this status.
+    Exited(std::process::ExitStatus),
+    /// It did not exit in time and was killed.
+    Killed,
 }
 
 impl Drop for Parent {
