@@ -2,10 +2,12 @@
 //!
 //! Owns: the stored-value data sets ([`series`]: real Netdata child captures replayed
 //! through strata's own ingest, and seeded synthetic streams) and the block encodings
-//! compared against the dbengine codec ([`candidates`]). Nothing here is used by the daemon;
+//! compared against the dbengine codec ([`candidates`]), and the strata-vs-Netdata parent
+//! benchmark over a grid of children × metrics ([`grid`]). Nothing here is used by the daemon;
 //! figures are printed by the binaries, never asserted against a machine's speed.
 
 pub mod candidates;
+pub mod grid;
 pub mod series;
 
 /// CPU time consumed by the calling thread, in nanoseconds. Timings use it rather than

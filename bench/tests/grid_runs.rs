@@ -1,0 +1,56 @@
+//! The grid benchmark runs end to end (tiny: 5 children × 10 metrics for 4 s, strata only)
+//! against the strata binary of this target directory: every child connects, the CPU
+//! window exists, and the JSON and markdown results are written and parse. Figures are
+//! not checked: a slow machine must not fail a test.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn strata_bin() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("STRATA_BIN") {
+        return Some(p.into());
+    }
+    // target/<profile>/strata, beside this package's binaries (built by any workspace
+    // build or test run).
+    let p = PathBuf::from(env!("CARGO_BIN_EXE_grid")).with_file_name("strata");
+    p.is_file().then_some(p)
+}
+
+#[test]
+fn grid_runs_tiny_against_strata() {
+    let Some(strata) = strata_bin() else {
+        eprintln!("SKIPPED: no strata binary beside the grid binary; run `cargo build -p strata` or set STRATA_BIN");
+        return;
+    };
+    let out = std::env::temp_dir().join(format!("strata-grid-test-{}", std::process::id()));
+    let run = Command::new(env!("CARGO_BIN_EXE_grid"))
+        .args(["--grid", "5x10", "--duration", "4", "--settle", "0", "--no-netdata", "--cores", "1", "--quiet"])
+        .arg("--strata")
+        .arg(&strata)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run the grid bench");
+    let text = String::from_utf8_lossy(&run.stdout).into_owned();
+    assert!(run.status.success(), "{text}\n{}", String::from_utf8_lossy(&run.stderr));
+    assert!(text.contains("| 5×10 | strata | "), "{text}");
+    assert!(!text.contains("| 5×10 | netdata |"), "--no-netdata: {text}");
+    let latest = std::fs::read_to_string(out.join("latest.md")).expect("latest.md");
+    assert!(latest.contains("| 5×10 | strata | ") && latest.contains("| 5/5 |"), "{latest}");
+    let json = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .expect("a JSON result");
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    std::fs::remove_dir_all(&out).unwrap();
+    let r = &v["results"][0];
+    assert_eq!(r["parent"], "strata");
+    assert_eq!(r["connected_at_end"], 5, "{r}");
+    assert_eq!(r["never_connected"], 0, "{r}");
+    assert!(r["samples_sent"].as_u64().unwrap() > 0, "{r}");
+    assert!(r["window"].is_array(), "a steady window was found: {r}");
+    assert!(r["cpu_secs_per_million_samples"].is_number(), "{r}");
+    assert!(r["rss_mib"].as_f64().unwrap() > 1.0, "{r}");
+    assert_eq!(r["clean_stop"], true, "{r}");
+}
