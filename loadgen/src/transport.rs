@@ -1,8 +1,9 @@
 //! Connections of the simulated children: TCP on glommio (non-blocking, io_uring), with
 //! TLS through futures-rustls when `--tls` is given, and the deadlines around them.
 //!
-//! Owns: the rustls client configuration (system bundle, `--ca FILE`, or `--insecure`,
-//! which still checks the handshake signatures but trusts any certificate), target
+//! Owns: the choice of rustls client configuration (system trust store, `--ca FILE`, or
+//! `--insecure`, which still checks the handshake signatures but trusts any certificate;
+//! built by `strata::tls`, the same code a strata child uses), target
 //! parsing, and [`Conn`], the one stream type the child code writes to. Invariants: every
 //! network wait here is bounded by a deadline; a TLS write is flushed before it counts
 //! as sent.
@@ -10,27 +11,15 @@
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use futures_rustls::TlsConnector;
 use glommio::net::TcpStream;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::pki_types::ServerName;
+use strata::tls::{ClientTls, ClientTlsOptions};
 
 use crate::LoadgenError;
-
-/// Where the system's trusted CA certificates usually are.
-const SYSTEM_BUNDLES: &[&str] = &[
-    "/etc/ssl/certs/ca-certificates.crt",
-    "/etc/pki/tls/certs/ca-bundle.crt",
-    "/etc/ssl/ca-bundle.pem",
-    "/etc/ssl/cert.pem",
-];
 
 /// One destination: what the user wrote, its address, and the host part (the TLS name).
 #[derive(Debug, Clone)]
@@ -68,86 +57,23 @@ impl std::fmt::Debug for Tls {
     }
 }
 
-fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
-
 impl Tls {
-    /// The client side: `insecure` trusts any certificate; otherwise the certificates of
-    /// `ca` (PEM), or of the system bundle when `ca` is `None`.
+    /// The client side, built by strata's own TLS client configuration: `insecure` trusts
+    /// any certificate (the handshake signatures are still checked); otherwise only the
+    /// certificates of `ca` (PEM), or the system trust store when `ca` is `None`.
     pub fn new(insecure: bool, ca: Option<&Path>, server_name: Option<String>) -> Result<Tls, LoadgenError> {
-        let provider = provider();
-        let builder = ClientConfig::builder_with_provider(provider.clone())
-            .with_safe_default_protocol_versions()
-            .map_err(|e| LoadgenError::Tls(e.to_string()))?;
-        let config = if insecure {
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
-                .with_no_client_auth()
-        } else {
-            let path = match ca {
-                Some(p) => p.to_path_buf(),
-                None => SYSTEM_BUNDLES
-                    .iter()
-                    .map(Path::new)
-                    .find(|p| p.exists())
-                    .ok_or_else(|| LoadgenError::Tls("no system CA bundle found; give --ca FILE or --insecure".into()))?
-                    .to_path_buf(),
-            };
-            let mut roots = RootCertStore::empty();
-            let certs = CertificateDer::pem_file_iter(&path)
-                .map_err(|e| LoadgenError::Tls(format!("{}: {e}", path.display())))?;
-            for cert in certs {
-                let cert = cert.map_err(|e| LoadgenError::Tls(format!("{}: {e}", path.display())))?;
-                roots.add(cert).map_err(|e| LoadgenError::Tls(format!("{}: {e}", path.display())))?;
-            }
-            if roots.is_empty() {
-                return Err(LoadgenError::Tls(format!("{}: no certificate", path.display())));
-            }
-            builder.with_root_certificates(roots).with_no_client_auth()
+        let opts = ClientTlsOptions {
+            skip_certificate_verification: insecure,
+            ca_file: ca.map(Path::to_path_buf),
+            ca_path: None,
+            system_store: ca.is_none(),
+            check_server_name: true,
         };
-        Ok(Tls { connector: TlsConnector::from(Arc::new(config)), server_name })
-    }
-}
-
-/// `--insecure`: any certificate is accepted, but the handshake signatures are still
-/// checked (so the peer holds the key of the certificate it sent).
-#[derive(Debug)]
-struct AnyCertificate(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+        let built = ClientTls::build(&opts).map_err(|e| LoadgenError::Tls(e.to_string()))?;
+        if let (Some(ca), Some(w)) = (ca, built.warnings.first()) {
+            return Err(LoadgenError::Tls(format!("{}: {w}", ca.display())));
+        }
+        Ok(Tls { connector: built.connector(), server_name })
     }
 }
 
