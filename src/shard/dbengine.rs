@@ -237,6 +237,10 @@ async fn flusher(e: Engine, shard: usize) {
                 continue;
             }
             match e.flush_step().await {
+                // Nothing could be written although blocks wait (the files were closed by
+                // the shutdown hook): wait instead of spinning, which would starve the
+                // shard's other tasks and its I/O completions.
+                Ok(0) => glommio::timer::sleep(FLUSH_RETRY).await,
                 Ok(_) => unsynced = true,
                 Err(err) => {
                     crate::error!("DBENGINE shard {shard}: flush failed, will retry: {err}");
