@@ -61,8 +61,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(n) => n,
         None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
     };
-    let tls = strata::tls::ServerTls::from_web(&config.web).context("cannot set up TLS for the web server")?;
+    let web_off = config.web.mode == config::WebMode::None;
+    let tls = if web_off {
+        None
+    } else {
+        strata::tls::ServerTls::from_web(&config.web).context("cannot set up TLS for the web server")?
+    };
     let listeners = strata::shard::bind_listeners(&config)?;
+    if web_off {
+        // Netdata's wording when `[web] mode = none` leaves its web server thread out.
+        strata::info!("Not starting thread WEB_SERVER[static1]: [web] mode = none, no listening socket (no API, no streams received)");
+    }
     for l in &listeners {
         strata::info!("web server listening on {}", l.addr);
     }
