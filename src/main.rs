@@ -21,7 +21,8 @@ struct Cli {
     #[arg(short = 'W', num_args = 4, value_names = ["set", "SECTION", "KEY", "VALUE"], action = clap::ArgAction::Append, allow_hyphen_values = true)]
     w: Vec<String>,
 
-    /// Number of shards (one executor pinned per core). Default: all cores.
+    /// Number of shards (one executor pinned per core). Default: all cores (one with
+    /// `[web] mode = none`, which receives nothing).
     #[arg(long, value_name = "N")]
     cores: Option<usize>,
 }
@@ -59,6 +60,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let cores = match cli.cores {
         Some(0) => anyhow::bail!("--cores must be at least 1"),
         Some(n) => n,
+        // Nothing is received without a web server: every host of the node (localhost)
+        // lives on one shard, and more shards would only idle.
+        None if config.web.mode == config::WebMode::None => 1,
         None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
     };
     let web_off = config.web.mode == config::WebMode::None;

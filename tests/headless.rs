@@ -143,7 +143,7 @@ fn a_headless_collector_streams_into_a_real_netdata_parent() {
     let child = headless(&host, &nd.to_string(), &[]);
 
     wait_for("the child in Netdata's mirrored_hosts", Duration::from_secs(15), || {
-        mirrored_hosts(nd).iter().any(|h| *h == host).then_some(())
+        mirrored_hosts(nd).contains(&host).then_some(())
     });
     let charts = wait_for("the system charts at Netdata", Duration::from_secs(15), || charts_at(nd, &host));
     assert!(charts.len() >= 10, "{charts:?}");
