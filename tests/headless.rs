@@ -26,6 +26,7 @@ fn sender_conf(destination: &str) -> String {
 
 /// A headless collector named `hostname` streaming to `destination` (`plugins`: scripts to
 /// put in its plugins directory first, as (file, text)).
+/// Started without `--cores`: a node that receives nothing runs one shard.
 fn headless(hostname: &str, destination: &str, plugins: &[(&str, &str)]) -> Node {
     let dir = config_dir(HEADLESS, &sender_conf(destination));
     for (file, script) in plugins {
@@ -35,7 +36,8 @@ fn headless(hostname: &str, destination: &str, plugins: &[(&str, &str)]) -> Node
         std::fs::set_permissions(d.join(file), std::fs::Permissions::from_mode(0o755)).expect("chmod");
     }
     let ready = format!("STREAM {hostname} [send to {destination}]: {READY}");
-    let node = Node::start(dir, 1, &["-W", "set", "global", "hostname", hostname], &[&ready]);
+    let node = Node::start(dir, None, &["-W", "set", "global", "hostname", hostname], &[&ready]);
+    node.wait_log(&["started: machine guid", "1 shard(s), memory mode none"], Duration::from_secs(1));
     node.wait_log(&["Not starting thread WEB_SERVER[static1]", "[web] mode = none"], Duration::from_secs(1));
     assert!(!node.has_log(&["web server listening on"]));
     node

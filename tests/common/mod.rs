@@ -106,7 +106,7 @@ impl Parent {
     fn spawn(dir: TempDir, cores: usize, extra: &[&str]) -> Parent {
         let mut args = vec!["-W", "set", "web", "bind to", "127.0.0.1:0"];
         args.extend_from_slice(extra);
-        let (mut child, logs, rx) = spawn_strata(&dir, cores, &args);
+        let (mut child, logs, rx) = spawn_strata(&dir, Some(cores), &args);
         let addr = match rx.recv_timeout(Duration::from_secs(30)) {
             Ok(a) => a,
             Err(_) => {
@@ -213,23 +213,21 @@ impl Drop for Parent {
     }
 }
 
-/// Runs the strata binary with this config dir and `--cores cores`; its stderr lines are
+/// Runs the strata binary with this config dir and `--cores cores` (its default when
+/// `None`); its stderr lines are
 /// collected in the returned log, and the address of its first "web server listening on"
 /// line (if any) is sent on the returned channel.
 fn spawn_strata(
     dir: &TempDir,
-    cores: usize,
+    cores: Option<usize>,
     args: &[&str],
 ) -> (Child, Arc<Mutex<Vec<String>>>, std::sync::mpsc::Receiver<SocketAddr>) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
-    cmd.arg("--config-dir")
-        .arg(&dir.0)
-        .arg("--cores")
-        .arg(cores.to_string())
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+    cmd.arg("--config-dir").arg(&dir.0);
+    if let Some(n) = cores {
+        cmd.arg("--cores").arg(n.to_string());
+    }
+    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn strata");
     let stderr = child.stderr.take().expect("stderr");
     let logs = Arc::new(Mutex::new(Vec::new()));
@@ -276,9 +274,10 @@ pub struct Node {
 }
 
 impl Node {
-    /// Starts strata with this config dir (no `bind to` is set) and returns once a log
-    /// line contains every needle of `ready`.
-    pub fn start(dir: TempDir, cores: usize, extra: &[&str], ready: &[&str]) -> Node {
+    /// Starts strata with this config dir (no `bind to` is set; `cores`: `--cores`, or
+    /// strata's default when `None`) and returns once a log line contains every needle
+    /// of `ready`.
+    pub fn start(dir: TempDir, cores: Option<usize>, extra: &[&str], ready: &[&str]) -> Node {
         let (child, logs, _) = spawn_strata(&dir, cores, extra);
         let node = Node { child, logs, dir };
         node.wait_log(ready, Duration::from_secs(30));
