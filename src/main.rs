@@ -23,7 +23,8 @@ struct Cli {
     #[arg(short = 'W', num_args = 4, value_names = ["set", "SECTION", "KEY", "VALUE"], action = clap::ArgAction::Append, allow_hyphen_values = true)]
     w: Vec<String>,
 
-    /// Number of shards (one executor pinned per core). Default: all cores.
+    /// Number of shards (one executor pinned per core). Default: all cores (one with
+    /// `[web] mode = none`, which receives nothing).
     #[arg(long, value_name = "N")]
     cores: Option<usize>,
 
@@ -84,10 +85,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let cores = match cli.cores {
         Some(0) => anyhow::bail!("--cores must be at least 1"),
         Some(n) => n,
+        // Nothing is received without a web server: every host of the node (localhost)
+        // lives on one shard, and more shards would only idle.
+        None if config.web.mode == config::WebMode::None => 1,
         None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
     };
-    let tls = strata::tls::ServerTls::from_web(&config.web).context("cannot set up TLS for the web server")?;
+    let web_off = config.web.mode == config::WebMode::None;
+    let tls = if web_off {
+        None
+    } else {
+        strata::tls::ServerTls::from_web(&config.web).context("cannot set up TLS for the web server")?
+    };
     let listeners = strata::shard::bind_listeners(&config)?;
+    if web_off {
+        // Netdata's wording when `[web] mode = none` leaves its web server thread out.
+        strata::info!("Not starting thread WEB_SERVER[static1]: [web] mode = none, no listening socket (no API, no streams received)");
+    }
     for l in &listeners {
         strata::info!("web server listening on {}", l.addr);
     }

@@ -9,61 +9,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::netdata::*;
 use common::relay::*;
 use common::*;
-
-const NETDATA: &str = "/usr/sbin/netdata";
-
-fn netdata_available() -> bool {
-    if Path::new(NETDATA).exists() {
-        return true;
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true but {NETDATA} is missing: .ci/run must install netdata-core");
-    }
-    eprintln!("SKIPPED: real Netdata interop test — {NETDATA} is not installed (apt-get install netdata-core)");
-    false
-}
-
-/// A real Netdata started by a netdata-peer script; stopped (by pid file) on drop.
-struct RealNetdata {
-    dir: TempDir,
-    tools: PathBuf,
-}
-
-impl RealNetdata {
-    fn start(script: &str, args: &[&str], tag: &str) -> RealNetdata {
-        let tools = shared_dir().join("tools/netdata-peer");
-        let dir = TempDir::new(tag);
-        let out = Command::new("bash")
-            .arg(tools.join(script))
-            .arg(&dir.0)
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("run {script}: {e}"));
-        assert!(
-            out.status.success(),
-            "{script} failed: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        RealNetdata { dir, tools }
-    }
-
-    fn error_log(&self) -> String {
-        std::fs::read_to_string(self.dir.0.join("log/error.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for RealNetdata {
-    fn drop(&mut self) {
-        let _ = Command::new("bash").arg(self.tools.join("stop.sh")).arg(&self.dir.0).output();
-    }
-}
 
 #[test]
 fn real_netdata_child_through_a_headless_strata_proxy() {

@@ -5,7 +5,9 @@
 //! shard that owns its host (`owner::owner_of`), and any other shard hands it over with
 //! the bytes already read (a TLS stream: its decrypted bytes, see `tls_relay`);
 //! cross-shard traffic is messages only (`messages::Msg`) — no lock is taken on the
-//! ingest path. Each listener carries its `bind to` TLS policy (`^SSL=…`).
+//! ingest path. Each listener carries its `bind to` TLS policy (`^SSL=…`). With
+//! `[web] mode = none` there are no listeners at all: the shards run only the
+//! collectors, the senders and their timers.
 
 pub mod admission;
 pub mod conn;
@@ -35,7 +37,7 @@ use glommio::net::{TcpListener, TcpStream, UnixStream};
 use glommio::{LocalExecutorBuilder, Placement};
 use thiserror::Error;
 
-use crate::config::{Config, SslMode};
+use crate::config::{Config, SslMode, WebMode};
 use crate::hosts::HostRegistry;
 use crate::web::HostSummary;
 
@@ -104,9 +106,13 @@ pub struct Listener {
 
 /// Binds every `[web] bind to` address. Port 0 picks a free port (tests); every port-0
 /// entry gets its own socket, other duplicates are bound once (the first entry's policy
-/// wins).
+/// wins). `[web] mode = none` binds nothing: the node serves no API and accepts no
+/// stream (a headless collector: only its collectors and its sender run).
 pub fn bind_listeners(config: &Config) -> Result<Vec<Listener>, RuntimeError> {
     let mut out = Vec::new();
+    if config.web.mode == WebMode::None {
+        return Ok(out);
+    }
     let mut addrs: Vec<(SocketAddr, SslMode)> = Vec::new();
     for b in &config.web.bind_to {
         for a in &b.addrs {
@@ -135,6 +141,16 @@ pub fn bind_listeners(config: &Config) -> Result<Vec<Listener>, RuntimeError> {
     }
     Ok(out)
 }
+
+/// Whether no host of this node can ever store in the dbengine: nothing is received
+/// (`[web] mode = none`) and localhost does not use it. Such a node (a headless
+/// collector, or a child with a `ram` database and no web server) opens no datafiles.
+pub fn dbengine_unused(config: &Config) -> bool {
+    config.web.mode == WebMode::None && config.global.memory_mode != crate::hosts::MemoryMode::DbEngine
+}
+
+/// glommio's smallest io_uring buffer area (it rounds anything smaller up to this).
+const MIN_IO_MEMORY: usize = 64 << 10;
 
 /// Raises the locked-memory limit when allowed (io_uring registers buffers) and returns
 /// the io memory each executor may use.
@@ -167,7 +183,10 @@ pub fn run(
 ) -> Result<(), RuntimeError> {
     let cores = cores.max(1);
     let online = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let io_memory = io_memory_per_shard(cores);
+    // The registered io_uring buffers are pinned, hence resident from the start; only the
+    // dbengine's O_DIRECT files use them, so a node without datafiles takes the minimum
+    // (glommio falls back to ordinary buffers if that is ever exhausted).
+    let io_memory = if dbengine_unused(&config) { MIN_IO_MEMORY } else { io_memory_per_shard(cores) };
     let config = Arc::new(config);
     let mesh: MeshBuilder<Msg, Full> = MeshBuilder::full(cores, 4096);
     let mut signals = shutdown::StopSignals::register().map_err(RuntimeError::Shutdown)?;
@@ -229,14 +248,23 @@ async fn shard_main(
         (None, None)
     };
     let engine_settings = dbengine::settings(&config, id, shards);
-    let engine = dbengine::create(&engine_settings).await;
-    crate::info!(
-        "DBENGINE shard {id}: page cache {} MiB, disk quota {} MiB, directory {}{}",
-        engine_settings.cache_bytes / (1024 * 1024),
-        engine_settings.disk_quota_bytes / (1024 * 1024),
-        engine_settings.dir.display(),
-        if engine.has_files() { "" } else { " (no datafiles attached: sealed blocks stay in the page cache)" }
-    );
+    let engine = if dbengine_unused(&config) {
+        crate::info!(
+            "DBENGINE shard {id}: not used (memory mode {} and [web] mode = none: no host of this node stores in the dbengine)",
+            config.global.memory_mode.name()
+        );
+        dbengine::create_in_memory(&engine_settings)
+    } else {
+        let engine = dbengine::create(&engine_settings).await;
+        crate::info!(
+            "DBENGINE shard {id}: page cache {} MiB, disk quota {} MiB, directory {}{}",
+            engine_settings.cache_bytes / (1024 * 1024),
+            engine_settings.disk_quota_bytes / (1024 * 1024),
+            engine_settings.dir.display(),
+            if engine.has_files() { "" } else { " (no datafiles attached: sealed blocks stay in the page cache)" }
+        );
+        engine
+    };
     dbengine::spawn_tasks(&engine, id);
     let latency = Rc::new(latency::ShardLatency::new(unix_now()));
     latency::observe_flushes(&engine, &latency);

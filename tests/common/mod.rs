@@ -3,6 +3,7 @@
 //! over real sockets.
 #![allow(dead_code)]
 
+pub mod netdata;
 pub mod relay;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -108,38 +109,9 @@ impl Parent {
     }
 
     fn spawn(dir: TempDir, cores: usize, extra: &[&str], env: &[(&str, &str)]) -> Parent {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
-        cmd.envs(env.iter().copied());
-        cmd.arg("--config-dir")
-            .arg(&dir.0)
-            .arg("--cores")
-            .arg(cores.to_string())
-            .args(["-W", "set", "web", "bind to", "127.0.0.1:0"])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("spawn strata");
-        let stderr = child.stderr.take().expect("stderr");
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        {
-            let logs = logs.clone();
-            std::thread::spawn(move || {
-                let mut tx = Some(tx);
-                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                    if let Some(addr) = line.split("web server listening on ").nth(1) {
-                        if let (Some(t), Ok(a)) = (tx.take(), addr.trim().parse::<SocketAddr>()) {
-                            let _ = t.send(a);
-                        }
-                    }
-                    if std::env::var_os("STRATA_TEST_ECHO").is_some() {
-                        eprintln!("[strata] {line}");
-                    }
-                    logs.lock().unwrap().push(line);
-                }
-            });
-        }
+        let mut args = vec!["-W", "set", "web", "bind to", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        let (mut child, logs, rx) = spawn_strata(&dir, Some(cores), &args, env);
         let addr = match rx.recv_timeout(Duration::from_secs(30)) {
             Ok(a) => a,
             Err(_) => {
@@ -240,6 +212,102 @@ impl Parent {
 }
 
 impl Drop for Parent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the strata binary with this config dir and `--cores cores` (its default when
+/// `None`); its stderr lines are
+/// collected in the returned log, and the address of its first "web server listening on"
+/// line (if any) is sent on the returned channel.
+fn spawn_strata(
+    dir: &TempDir,
+    cores: Option<usize>,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Child, Arc<Mutex<Vec<String>>>, std::sync::mpsc::Receiver<SocketAddr>) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
+    cmd.envs(env.iter().copied());
+    cmd.arg("--config-dir").arg(&dir.0);
+    if let Some(n) = cores {
+        cmd.arg("--cores").arg(n.to_string());
+    }
+    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn strata");
+    let stderr = child.stderr.take().expect("stderr");
+    let logs = Arc::new(Mutex::new(Vec::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    {
+        let logs = logs.clone();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = line.split("web server listening on ").nth(1) {
+                    if let (Some(t), Ok(a)) = (tx.take(), addr.trim().parse::<SocketAddr>()) {
+                        let _ = t.send(a);
+                    }
+                }
+                if std::env::var_os("STRATA_TEST_ECHO").is_some() {
+                    eprintln!("[strata] {line}");
+                }
+                logs.lock().unwrap().push(line);
+            }
+        });
+    }
+    (child, logs, rx)
+}
+
+fn wait_lines(logs: &Mutex<Vec<String>>, needles: &[&str], timeout: Duration) -> Option<String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(l) = logs.lock().unwrap().iter().find(|l| needles.iter().all(|n| l.contains(n))) {
+            return Some(l.clone());
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A running strata that is not a parent: it listens nowhere (`[web] mode = none`), so
+/// it is known by its log lines only (a headless collector).
+pub struct Node {
+    child: Child,
+    pub logs: Arc<Mutex<Vec<String>>>,
+    pub dir: TempDir,
+}
+
+impl Node {
+    /// Starts strata with this config dir (no `bind to` is set; `cores`: `--cores`, or
+    /// strata's default when `None`) and returns once a log line contains every needle
+    /// of `ready`.
+    pub fn start(dir: TempDir, cores: Option<usize>, extra: &[&str], ready: &[&str]) -> Node {
+        let (child, logs, _) = spawn_strata(&dir, cores, extra, &[]);
+        let node = Node { child, logs, dir };
+        node.wait_log(ready, Duration::from_secs(30));
+        node
+    }
+
+    /// The pid of the strata process.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits until a log line contains every needle; returns it.
+    pub fn wait_log(&self, needles: &[&str], timeout: Duration) -> String {
+        wait_lines(&self.logs, needles, timeout)
+            .unwrap_or_else(|| panic!("no log line with {needles:?}; logs: {:#?}", self.logs.lock().unwrap()))
+    }
+
+    pub fn has_log(&self, needles: &[&str]) -> bool {
+        self.logs.lock().unwrap().iter().any(|l| needles.iter().all(|n| l.contains(n)))
+    }
+}
+
+impl Drop for Node {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

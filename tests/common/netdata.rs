@@ -1,0 +1,58 @@
+//! A real Netdata 1.37.1 (Debian `netdata-core`) run with private directories by the
+//! `shared/tools/netdata-peer/` scripts, for interop tests. In CI (`CI=true`) a missing
+//! Netdata is a failure; elsewhere the tests say they skipped.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::*;
+
+pub const NETDATA: &str = "/usr/sbin/netdata";
+
+/// True when Netdata is installed; panics in CI when it is not, else says it skipped.
+pub fn netdata_available() -> bool {
+    if Path::new(NETDATA).exists() {
+        return true;
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true but {NETDATA} is missing: .ci/run must install netdata-core");
+    }
+    eprintln!("SKIPPED: real Netdata interop test — {NETDATA} is not installed (apt-get install netdata-core)");
+    false
+}
+
+/// A real Netdata started by a netdata-peer script; stopped (by pid file) on drop.
+pub struct RealNetdata {
+    pub dir: TempDir,
+    tools: PathBuf,
+}
+
+impl RealNetdata {
+    pub fn start(script: &str, args: &[&str], tag: &str) -> RealNetdata {
+        let tools = shared_dir().join("tools/netdata-peer");
+        let dir = TempDir::new(tag);
+        let out = Command::new("bash")
+            .arg(tools.join(script))
+            .arg(&dir.0)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("run {script}: {e}"));
+        assert!(
+            out.status.success(),
+            "{script} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        RealNetdata { dir, tools }
+    }
+
+    pub fn error_log(&self) -> String {
+        std::fs::read_to_string(self.dir.0.join("log/error.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for RealNetdata {
+    fn drop(&mut self) {
+        let _ = Command::new("bash").arg(self.tools.join("stop.sh")).arg(&self.dir.0).output();
+    }
+}
