@@ -126,6 +126,14 @@ fn a_headless_collector_streams_into_a_strata_parent() {
     // A new parent on the same port: the child, which stores nothing, still defines
     // every chart again and the values continue.
     drop(parent);
+    // The killed parent's io_uring releases its pending accept (and so the listening
+    // socket) asynchronously in the kernel: wait until the port can be bound again.
+    wait_for("the old parent's port to be free", Duration::from_secs(20), || {
+        let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).ok()?;
+        s.set_reuse_address(true).ok()?;
+        s.bind(&bind.parse::<std::net::SocketAddr>().ok()?.into()).ok()?;
+        s.listen(1).ok()
+    });
     let parent = Parent::start_with(config_dir("", &default_stream_conf()), 1, &["-W", "set", "web", "bind to", &bind]);
     wait_for("the charts at the new parent", Duration::from_secs(15), || charts_at(parent.addr, host));
     wait_for("fresh system.cpu values at the new parent", Duration::from_secs(10), || fresh_cpu(parent.addr, host));
