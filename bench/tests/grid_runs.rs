@@ -54,3 +54,65 @@ fn grid_runs_tiny_against_strata() {
     assert!(r["rss_mib"].as_f64().unwrap() > 1.0, "{r}");
     assert_eq!(r["clean_stop"], true, "{r}");
 }
+
+/// `--tls`: each point runs plain and over TLS; the TLS row has every child connected
+/// through a TLS handshake, and the TLS/plain ratios are written.
+#[test]
+fn grid_runs_tiny_with_tls() {
+    let Some(strata) = strata_bin() else {
+        eprintln!("SKIPPED: no strata binary beside the grid binary; run `cargo build -p strata` or set STRATA_BIN");
+        return;
+    };
+    let out = std::env::temp_dir().join(format!("strata-grid-tls-test-{}", std::process::id()));
+    let run = Command::new(env!("CARGO_BIN_EXE_grid"))
+        .args([
+            "--grid",
+            "5x10",
+            "--duration",
+            "3",
+            "--settle",
+            "0",
+            "--no-netdata",
+            "--cores",
+            "1",
+            "--quiet",
+            "--tls",
+        ])
+        .arg("--strata")
+        .arg(&strata)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run the grid bench");
+    let text = String::from_utf8_lossy(&run.stdout).into_owned();
+    assert!(run.status.success(), "{text}\n{}", String::from_utf8_lossy(&run.stderr));
+    assert!(text.contains("| 5×10 | strata | ") && text.contains("| 5×10 | strata TLS | "), "{text}");
+    assert!(text.contains("TLS / plain"), "{text}");
+    let json = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .expect("a JSON result");
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    std::fs::remove_dir_all(&out).unwrap();
+    assert_eq!(v["tls"], true);
+    let rows = v["results"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let plain = rows.iter().find(|r| r["tls"] == false).expect("the plain row");
+    let tls = rows.iter().find(|r| r["tls"] == true).expect("the TLS row");
+    assert_eq!(plain["tls_handshake_p99_ms"], serde_json::Value::Null, "{plain}");
+    for r in [plain, tls] {
+        assert_eq!(r["parent"], "strata");
+        assert_eq!(r["connected_at_end"], 5, "{r}");
+        assert_eq!(r["never_connected"], 0, "{r}");
+        assert!(r["samples_sent"].as_u64().unwrap() > 0, "{r}");
+        assert_eq!(r["clean_stop"], true, "{r}");
+    }
+    assert_eq!(tls["loadgen_report"]["settings"]["tls"], true, "{tls}");
+    assert_eq!(tls["loadgen_report"]["latency_ms"]["tls_handshake"]["count"], 5, "one TLS handshake per child: {tls}");
+    assert!(tls["tls_handshake_p99_ms"].as_f64().unwrap() > 0.0, "{tls}");
+    let ratios = v["tls_ratios"].as_array().unwrap();
+    assert_eq!(ratios.len(), 1, "{ratios:?}");
+    assert_eq!(ratios[0]["children"], 5);
+    assert!(ratios[0]["handshake_p99"].as_f64().unwrap() > 0.0, "{}", ratios[0]);
+}

@@ -3,8 +3,12 @@
 //! loadgen, each measured from `/proc` over the steady phase. Results go to stdout, and as
 //! JSON plus markdown to the results directory.
 //!
+//! With `--tls`, every grid point also runs strata with the children streaming over TLS
+//! (a self-signed certificate made at start), and the results compare TLS with plain.
+//!
 //! Layers: `procfs` (CPU, RSS, du), `progress` (the loadgen's progress lines), `server`
-//! (the parents' configs and processes), `point` (one measurement), `table` (markdown).
+//! (the parents' configs and processes), `point` (one measurement), `tls` (the
+//! certificate, TLS/plain ratios), `table` (markdown).
 //! Nothing here builds anything: the binaries are found next to this one or given.
 
 pub mod point;
@@ -12,6 +16,7 @@ pub mod procfs;
 pub mod progress;
 pub mod server;
 pub mod table;
+pub mod tls;
 
 use std::path::{Path, PathBuf};
 
@@ -60,6 +65,11 @@ pub struct Options {
     /// Measure strata only.
     #[arg(long)]
     pub no_netdata: bool,
+    /// Also run every grid point against strata with the children streaming over TLS
+    /// (a self-signed certificate made at start; strata's `^SSL=force` port), and report
+    /// TLS/plain ratios. Netdata runs plain only.
+    #[arg(long)]
+    pub tls: bool,
     /// A strata-loadgen binary (default: the loadgen built into this program, run as a
     /// separate process).
     #[arg(long, value_name = "PATH")]
@@ -170,15 +180,20 @@ pub fn run(opts: &Options, command: &str) -> anyhow::Result<Vec<Figures>> {
         cores: opts.cores,
         page_cache_mib: opts.page_cache_mib,
         disk_mib: opts.disk_mib,
+        tls: None,
     }];
-    if with_netdata {
-        specs.push(Spec { kind: Kind::Netdata, binary: opts.netdata.clone(), cores: None, ..specs[0].clone() });
-    }
     let work = match &opts.work {
         Some(w) => w.clone(),
         None => std::env::temp_dir().join(format!("strata-grid-{}", std::process::id())),
     };
     std::fs::create_dir_all(&work).with_context(|| format!("create {}", work.display()))?;
+    if opts.tls {
+        let certs = tls::self_signed(&work.join("tls")).context("the TLS certificate")?;
+        specs.push(Spec { tls: Some(certs), ..specs[0].clone() });
+    }
+    if with_netdata {
+        specs.push(Spec { kind: Kind::Netdata, binary: opts.netdata.clone(), cores: None, ..specs[0].clone() });
+    }
     let started = chrono::Local::now();
     let strata_version = version_of(&strata, "--version");
     let netdata_version = if with_netdata { version_of(&opts.netdata, "-V") } else { String::new() };
@@ -201,7 +216,8 @@ pub fn run(opts: &Options, command: &str) -> anyhow::Result<Vec<Figures>> {
             seed: opts.seed,
         };
         for spec in &specs {
-            eprintln!("grid: {children} children × {metrics} metrics against {}", spec.kind.name());
+            let name = format!("{}{}", spec.kind.name(), if spec.tls.is_some() { " over TLS" } else { "" });
+            eprintln!("grid: {children} children × {metrics} metrics against {name}");
             match point::run(spec, &load, &loadgen, &work, !opts.quiet) {
                 Ok(f) => {
                     print!(
@@ -214,7 +230,7 @@ pub fn run(opts: &Options, command: &str) -> anyhow::Result<Vec<Figures>> {
                     );
                     rows.push(f);
                 }
-                Err(e) => eprintln!("grid: {children}×{metrics} against {} could not run: {e:#}", spec.kind.name()),
+                Err(e) => eprintln!("grid: {children}×{metrics} against {name} could not run: {e:#}"),
             }
         }
     }
@@ -223,11 +239,12 @@ pub fn run(opts: &Options, command: &str) -> anyhow::Result<Vec<Figures>> {
     }
 
     let md = format!(
-        "# strata vs Netdata: parent under the loadgen\n\n{} · {}\n\n```sh\n{command}\n```\n\n{} · {strata_version} (--cores {}){} · {} s per point, ramp {}/s, {} dims per chart, CPU window from {} s after every child connected to the last second of the run\n\n{}\n{}",
+        "# strata vs Netdata: parent under the loadgen\n\n{} · {}\n\n```sh\n{command}\n```\n\n{} · {strata_version} (--cores {}){}{} · {} s per point, ramp {}/s, {} dims per chart, CPU window from {} s after every child connected to the last second of the run\n\n{}\n{}{}",
         started.format("%Y-%m-%d %H:%M:%S %z"),
         machine(),
         opts.grid,
         opts.cores.map_or("all".to_string(), |c| c.to_string()),
+        if opts.tls { ", plain and over TLS (self-signed certificate, ^SSL=force port)" } else { "" },
         if with_netdata { format!(" · {netdata_version}, dbengine") } else { " · Netdata not measured".into() },
         opts.duration,
         opts.ramp,
@@ -237,6 +254,10 @@ pub fn run(opts: &Options, command: &str) -> anyhow::Result<Vec<Figures>> {
         match table::ratios(&rows) {
             r if r.is_empty() => String::new(),
             r => format!("\nstrata / Netdata (below 1 = strata smaller):\n\n{r}"),
+        },
+        match table::tls_ratios(&rows) {
+            r if r.is_empty() => String::new(),
+            r => format!("\nTLS / plain (above 1 = TLS costs more):\n\n{r}"),
         }
     );
     println!("\n{md}");
@@ -254,7 +275,9 @@ pub fn run(opts: &Options, command: &str) -> anyhow::Result<Vec<Figures>> {
             "duration_secs": opts.duration,
             "ramp_per_sec": opts.ramp,
             "settle_secs": opts.settle,
+            "tls": opts.tls,
             "results": rows,
+            "tls_ratios": tls::ratios(&rows),
         });
         let json_path = opts.out.join(format!("grid-{stamp}.json"));
         std::fs::write(&json_path, serde_json::to_string_pretty(&body)?)?;

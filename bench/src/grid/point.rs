@@ -61,6 +61,8 @@ pub struct Sample {
 #[derive(Debug, Clone, Serialize)]
 pub struct Figures {
     pub parent: &'static str,
+    /// The children streamed over TLS (to the parent's `^SSL=force` port).
+    pub tls: bool,
     pub children: usize,
     pub metrics_per_child: usize,
     pub target_samples_per_sec: f64,
@@ -87,6 +89,9 @@ pub struct Figures {
     pub tick_lag_max_ms: Option<f64>,
     pub handshake_p99_ms: Option<f64>,
     pub handshake_max_ms: Option<f64>,
+    /// The TLS handshake alone (TLS runs only).
+    pub tls_handshake_p99_ms: Option<f64>,
+    pub tls_handshake_max_ms: Option<f64>,
     pub ticks_skipped: Option<u64>,
     pub samples_sent: Option<u64>,
     /// strata: `/api/v1/dbengine` `disk.bytes_per_sample` (flushed blocks only).
@@ -128,7 +133,13 @@ pub fn steady_window(samples: &[Sample], children: usize, duration: f64, settle:
 
 /// Runs one grid point against one parent.
 pub fn run(spec: &Spec, load: &Load, loadgen: &LoadgenCmd, work: &Path, echo: bool) -> anyhow::Result<Figures> {
-    let tag = format!("{}-{}x{}", spec.kind.name(), load.children, load.metrics_per_child());
+    let tag = format!(
+        "{}{}-{}x{}",
+        spec.kind.name(),
+        if spec.tls.is_some() { "-tls" } else { "" },
+        load.children,
+        load.metrics_per_child()
+    );
     let dir = work.join(&tag);
     let _ = std::fs::remove_dir_all(&dir);
     let mut parent = Parent::start(spec, &dir)?;
@@ -136,16 +147,19 @@ pub fn run(spec: &Spec, load: &Load, loadgen: &LoadgenCmd, work: &Path, echo: bo
     std::thread::sleep(Duration::from_secs(1));
     let rss_idle = procfs::rss_bytes(pid);
     let json = dir.join("loadgen.json");
+    // The loadgen's freshness probe reads the API in plain HTTP at its target, which a
+    // `^SSL=force` port answers with a redirect: TLS runs do not probe.
+    let probe_children = if spec.tls.is_some() { 0 } else { load.probe_children };
     let mut cmd = Command::new(&loadgen.program);
     cmd.args(&loadgen.prefix)
         .arg("--target")
-        .arg(format!("127.0.0.1:{}", parent.port))
+        .arg(format!("127.0.0.1:{}", parent.stream_port))
         .args(["--children", &load.children.to_string()])
         .args(["--charts", &load.charts.to_string()])
         .args(["--dims", &load.dims.to_string()])
         .args(["--duration", &load.duration_secs.to_string()])
         .args(["--ramp", &load.ramp_per_sec.to_string()])
-        .args(["--probe-children", &load.probe_children.to_string()])
+        .args(["--probe-children", &probe_children.to_string()])
         .args(["--seed", &load.seed.to_string()])
         .args(["--api-key", server::API_KEY, "--progress", "1", "--hostname-prefix", "bench"])
         .arg("--json")
@@ -154,6 +168,9 @@ pub fn run(spec: &Spec, load: &Load, loadgen: &LoadgenCmd, work: &Path, echo: bo
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    if let Some(c) = &spec.tls {
+        cmd.arg("--tls").arg("--ca").arg(&c.cert);
+    }
     let mut lg = cmd.spawn().with_context(|| format!("start the loadgen {}", loadgen.program.display()))?;
     let stdout = lg.stdout.take().context("loadgen stdout")?;
     let text = std::thread::spawn(move || {
@@ -186,6 +203,9 @@ pub fn run(spec: &Spec, load: &Load, loadgen: &LoadgenCmd, work: &Path, echo: bo
     let report_text = text.join().unwrap_or_default();
     let samples = seen.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.clone();
     let mut notes = Vec::new();
+    if probe_children != load.probe_children {
+        notes.push("no freshness probe over TLS".into());
+    }
     if !status.success() {
         notes.push(format!("loadgen exited with {status}: {}", other_lines.join(" / ")));
     }
@@ -202,9 +222,15 @@ pub fn run(spec: &Spec, load: &Load, loadgen: &LoadgenCmd, work: &Path, echo: bo
         o.remove("curves");
     }
 
+    // The loadgen reports an empty TLS histogram as zeros: no handshake, no figure.
+    let tls_count = uint(&report, &["latency_ms", "tls_handshake", "count"]).filter(|&n| n > 0);
+    if spec.tls.is_some() && tls_count.is_none() {
+        notes.push("TLS run without a single completed TLS handshake".into());
+    }
     let window = steady_window(&samples, load.children, load.duration_secs, load.settle_secs);
     let mut f = Figures {
         parent: spec.kind.name(),
+        tls: spec.tls.is_some(),
         children: load.children,
         metrics_per_child: load.metrics_per_child(),
         target_samples_per_sec: (load.children * load.metrics_per_child()) as f64,
@@ -228,6 +254,8 @@ pub fn run(spec: &Spec, load: &Load, loadgen: &LoadgenCmd, work: &Path, echo: bo
         tick_lag_max_ms: num(&report, &["latency_ms", "tick_send_lag", "max"]),
         handshake_p99_ms: num(&report, &["latency_ms", "handshake", "p99"]),
         handshake_max_ms: num(&report, &["latency_ms", "handshake", "max"]),
+        tls_handshake_p99_ms: tls_count.and(num(&report, &["latency_ms", "tls_handshake", "p99"])),
+        tls_handshake_max_ms: tls_count.and(num(&report, &["latency_ms", "tls_handshake", "max"])),
         ticks_skipped: uint(&report, &["traffic", "ticks_skipped"]),
         samples_sent: uint(&report, &["traffic", "samples_sent"]),
         api_disk_bytes_per_sample: None,

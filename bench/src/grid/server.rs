@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
+use super::tls::CertFiles;
+
 /// The API key the parents accept and the loadgen sends.
 pub const API_KEY: &str = "7d3f1c52-9a0b-4e61-8c2d-5b4a3e2f1a09";
 
@@ -44,6 +46,10 @@ pub struct Spec {
     pub page_cache_mib: u32,
     /// dbengine disk space, MiB (both parents).
     pub disk_mib: u32,
+    /// strata only: stream over TLS. The parent then serves its API in plain HTTP on
+    /// [`Parent::port`] (dashboard only, `^SSL=optional`) and accepts streams only over TLS on
+    /// [`Parent::stream_port`] (`^SSL=force`), with this certificate.
+    pub tls: Option<CertFiles>,
 }
 
 /// A port nobody listens on right now (the OS picks it; it is released before use).
@@ -51,12 +57,21 @@ pub fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-fn strata_conf(dir: &Path, port: u16, spec: &Spec) -> (String, String) {
+fn strata_conf(dir: &Path, port: u16, stream_port: u16, spec: &Spec) -> (String, String) {
+    let web = match &spec.tls {
+        None => format!("    bind to = 127.0.0.1:{port}\n"),
+        Some(c) => format!(
+            "    bind to = 127.0.0.1:{port}=dashboard^SSL=optional 127.0.0.1:{stream_port}=streaming^SSL=force\n    \
+             ssl key = {}\n    ssl certificate = {}\n",
+            c.key.display(),
+            c.cert.display()
+        ),
+    };
     let netdata_conf = format!(
         "[global]\n    hostname = bench-parent-{port}\n    memory mode = dbengine\n    page cache size = {cache}\n    \
          dbengine multihost disk space = {disk}\n    update every = 1\n\
          [directories]\n    cache = {d}/cache\n    lib = {d}/lib\n    log = {d}/log\n    plugins = \"{d}/plugins.d\"\n\
-         [web]\n    bind to = 127.0.0.1:{port}\n    accept a streaming request every seconds = 0\n\
+         [web]\n{web}    accept a streaming request every seconds = 0\n\
          [plugins]\n    proc = no\n    enable running new plugins = no\n\
          [health]\n    enabled = no\n",
         cache = spec.page_cache_mib,
@@ -151,7 +166,10 @@ echo "NETDATA_SYSTEM_CPU_LOGICAL_CPU_COUNT=$(nproc)"
 /// A running parent.
 pub struct Parent {
     pub kind: Kind,
+    /// The API (plain HTTP).
     pub port: u16,
+    /// Where the children stream: `port` in plain, the `^SSL=force` port with TLS.
+    pub stream_port: u16,
     pub dir: PathBuf,
     child: Option<Child>,
 }
@@ -161,6 +179,10 @@ impl Parent {
     /// `/api/v1/info` answers 200.
     pub fn start(spec: &Spec, dir: &Path) -> anyhow::Result<Parent> {
         let port = free_port()?;
+        let stream_port = if spec.tls.is_some() { free_port()? } else { port };
+        if spec.tls.is_some() && spec.kind != Kind::Strata {
+            bail!("TLS runs are for strata only");
+        }
         for sub in ["etc/health.d", "cache", "lib/cloud.d", "lib/registry", "log", "lock", "run", "plugins.d"] {
             std::fs::create_dir_all(dir.join(sub)).with_context(|| format!("create {}", dir.join(sub).display()))?;
         }
@@ -168,7 +190,7 @@ impl Parent {
         let conf_dir = dir.join("etc");
         match spec.kind {
             Kind::Strata => {
-                let (nd, st) = strata_conf(dir, port, spec);
+                let (nd, st) = strata_conf(dir, port, stream_port, spec);
                 std::fs::write(conf_dir.join("netdata.conf"), nd)?;
                 std::fs::write(conf_dir.join("stream.conf"), st)?;
                 cmd.arg("--config-dir").arg(&conf_dir);
@@ -193,7 +215,7 @@ impl Parent {
         let stderr = std::fs::File::create(dir.join("log/stderr.log"))?;
         cmd.stdin(Stdio::null()).stdout(stdout).stderr(stderr);
         let child = cmd.spawn().with_context(|| format!("start {}", spec.binary.display()))?;
-        let mut p = Parent { kind: spec.kind, port, dir: dir.to_path_buf(), child: Some(child) };
+        let mut p = Parent { kind: spec.kind, port, stream_port, dir: dir.to_path_buf(), child: Some(child) };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(c) = p.child.as_mut() {
@@ -287,7 +309,7 @@ mod tests {
     use super::*;
 
     fn spec(kind: Kind) -> Spec {
-        Spec { kind, binary: "x".into(), cores: None, page_cache_mib: 64, disk_mib: 1024 }
+        Spec { kind, binary: "x".into(), cores: None, page_cache_mib: 64, disk_mib: 1024, tls: None }
     }
 
     #[test]
@@ -295,7 +317,7 @@ mod tests {
         let dir = Path::new("/tmp/run-x");
         for (kind, mode) in [(Kind::Strata, "memory mode = dbengine"), (Kind::Netdata, "mode = dbengine")] {
             let (nd, st) = match kind {
-                Kind::Strata => strata_conf(dir, 4242, &spec(kind)),
+                Kind::Strata => strata_conf(dir, 4242, 4242, &spec(kind)),
                 Kind::Netdata => netdata_conf(dir, 4242, &spec(kind)),
             };
             assert!(nd.contains("bind to = 127.0.0.1:4242"), "{nd}");
@@ -305,6 +327,25 @@ mod tests {
             // Every line sits in a section.
             assert!(nd.starts_with("[global]"));
         }
+    }
+
+    #[test]
+    fn strata_tls_streams_only_over_tls_and_keeps_a_plain_api() {
+        let dir = Path::new("/tmp/run-x");
+        let tls = Some(CertFiles { cert: "/c/cert.pem".into(), key: "/c/key.pem".into() });
+        let (nd, _) = strata_conf(dir, 4242, 4343, &Spec { tls, ..spec(Kind::Strata) });
+        assert!(
+            nd.contains("bind to = 127.0.0.1:4242=dashboard^SSL=optional 127.0.0.1:4343=streaming^SSL=force\n"),
+            "{nd}"
+        );
+        assert!(nd.contains("ssl key = /c/key.pem\n") && nd.contains("ssl certificate = /c/cert.pem\n"), "{nd}");
+        // strata's own parser reads it as intended: a plain dashboard port, a TLS-only stream port.
+        use strata::config::bind::{parse_bind_to, Acl, SslMode};
+        let line = nd.lines().find_map(|l| l.trim().strip_prefix("bind to = ")).unwrap();
+        let b = parse_bind_to(line, 19999).unwrap();
+        assert!(b.warnings.is_empty(), "{:?}", b.warnings);
+        let got: Vec<(u16, Acl, SslMode)> = b.specs.iter().map(|s| (s.addrs[0].port(), s.acl, s.ssl)).collect();
+        assert_eq!(got, [(4242, Acl::DASHBOARD, SslMode::Optional), (4343, Acl::STREAMING, SslMode::Force)]);
     }
 
     #[test]

@@ -1,9 +1,11 @@
-//! The grid's results as markdown: one row per (grid point, parent), then one row of
-//! strata/Netdata ratios per grid point where both were measured. Pure rendering.
+//! The grid's results as markdown: one row per (grid point, parent, plain or TLS), then
+//! one row of strata/Netdata ratios per grid point where both were measured, and one row
+//! of TLS/plain ratios per grid point and parent measured both ways. Pure rendering.
 
 use std::fmt::Write as _;
 
 use super::point::Figures;
+use super::tls;
 
 fn opt(v: Option<f64>, prec: usize) -> String {
     v.map_or_else(|| "–".to_string(), |x| format!("{x:.prec$}"))
@@ -32,16 +34,17 @@ fn disk(f: &Figures) -> String {
 pub fn figures(rows: &[Figures]) -> String {
     let mut o = String::new();
     o.push_str(
-        "| children × metrics | parent | samples/s (target) | connected | parent CPU-s / M samples | parent cores | RSS MiB | RSS / child KiB | RSS / metric B | tick lag p99 ms | handshake p99 ms | disk B / sample | loadgen cores | notes |\n",
+        "| children × metrics | parent | samples/s (target) | connected | parent CPU-s / M samples | parent cores | RSS MiB | RSS / child KiB | RSS / metric B | tick lag p99 ms | handshake p99 ms | TLS handshake p99 ms | disk B / sample | loadgen cores | notes |\n",
     );
-    o.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    o.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for f in rows {
         let _ = writeln!(
             o,
-            "| {}×{} | {} | {} ({}) | {}/{} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {}×{} | {}{} | {} ({}) | {}/{} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             f.children,
             f.metrics_per_child,
             f.parent,
+            if f.tls { " TLS" } else { "" },
             f.samples_per_sec.map_or("–".into(), si),
             si(f.target_samples_per_sec),
             f.connected_at_end.map_or("–".into(), |c| c.to_string()),
@@ -53,6 +56,7 @@ pub fn figures(rows: &[Figures]) -> String {
             opt(f.rss_per_metric_bytes, 1),
             opt(f.tick_lag_p99_ms, 1),
             opt(f.handshake_p99_ms, 1),
+            opt(f.tls_handshake_p99_ms, 1),
             disk(f),
             opt(f.loadgen_cores_used, 2),
             notes(f),
@@ -87,18 +91,21 @@ pub fn ratios(rows: &[Figures]) -> String {
     o.push_str("|---|---|---|---|---|---|---|---|\n");
     let mut any = false;
     for s in rows.iter().filter(|f| f.parent == "strata") {
-        let Some(n) = rows
-            .iter()
-            .find(|f| f.parent == "netdata" && f.children == s.children && f.metrics_per_child == s.metrics_per_child)
-        else {
+        let Some(n) = rows.iter().find(|f| {
+            f.parent == "netdata"
+                && f.tls == s.tls
+                && f.children == s.children
+                && f.metrics_per_child == s.metrics_per_child
+        }) else {
             continue;
         };
         any = true;
         let _ = writeln!(
             o,
-            "| {}×{} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {}×{}{} | {} | {} | {} | {} | {} | {} | {} |",
             s.children,
             s.metrics_per_child,
+            if s.tls { " TLS" } else { "" },
             ratio(s.samples_per_sec, n.samples_per_sec),
             ratio(s.cpu_secs_per_million_samples, n.cpu_secs_per_million_samples),
             ratio(n.cpu_secs_per_million_samples, s.cpu_secs_per_million_samples),
@@ -115,6 +122,37 @@ pub fn ratios(rows: &[Figures]) -> String {
     }
 }
 
+fn r(v: Option<f64>) -> String {
+    opt(v, 3)
+}
+
+/// TLS/plain per figure, for the grid points and parents measured both ways.
+pub fn tls_ratios(rows: &[Figures]) -> String {
+    let all = tls::ratios(rows);
+    if all.is_empty() {
+        return String::new();
+    }
+    let mut o = String::new();
+    o.push_str("| children × metrics | parent | CPU-s / M samples | RSS | RSS / child | handshake p99 | TLS handshake p99 ms | TLS handshake p99 / plain handshake p99 |\n");
+    o.push_str("|---|---|---|---|---|---|---|---|\n");
+    for t in &all {
+        let _ = writeln!(
+            o,
+            "| {}×{} | {} | {} | {} | {} | {} | {} | {} |",
+            t.children,
+            t.metrics_per_child,
+            t.parent,
+            r(t.cpu_secs_per_million_samples),
+            r(t.rss_mib),
+            r(t.rss_per_child_kib),
+            r(t.handshake_p99),
+            opt(t.tls_handshake_p99_ms, 1),
+            r(t.tls_handshake_p99_over_plain_handshake_p99),
+        );
+    }
+    o
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +161,7 @@ mod tests {
     fn fig(parent: &'static str, cpu: f64) -> Figures {
         Figures {
             parent,
+            tls: false,
             children: 10,
             metrics_per_child: 20,
             target_samples_per_sec: 200.0,
@@ -145,6 +184,8 @@ mod tests {
             tick_lag_max_ms: Some(2.0),
             handshake_p99_ms: Some(4.0),
             handshake_max_ms: Some(5.0),
+            tls_handshake_p99_ms: None,
+            tls_handshake_max_ms: None,
             ticks_skipped: Some(0),
             samples_sent: Some(1000),
             api_disk_bytes_per_sample: None,
@@ -169,5 +210,29 @@ mod tests {
         let r = ratios(&rows);
         assert!(r.contains("| 10×20 | 1.000 | 0.250 | 4.000 | 1.000 |"), "{r}");
         assert_eq!(ratios(&rows[..1]), "", "no Netdata, no ratio table");
+        assert_eq!(tls_ratios(&rows), "", "no TLS run, no TLS table");
+    }
+
+    #[test]
+    fn tls_rows_and_ratios() {
+        let plain = fig("strata", 0.5);
+        let tls = Figures {
+            tls: true,
+            cpu_secs_per_million_samples: Some(0.75),
+            rss_mib: Some(18.0),
+            handshake_p99_ms: Some(10.0),
+            tls_handshake_p99_ms: Some(3.0),
+            ..fig("strata", 0.5)
+        };
+        let rows = [plain, tls, fig("netdata", 2.0)];
+        let t = figures(&rows);
+        assert!(t.contains("| 10×20 | strata TLS | 200 (200) | 10/10 | 0.750 |"), "{t}");
+        assert!(t.contains("| 4.0 | – | du 2.00 |"), "plain row has no TLS handshake: {t}");
+        assert!(t.contains("| 10.0 | 3.0 | du 2.00 |"), "{t}");
+        let r = tls_ratios(&rows);
+        assert_eq!(r.lines().count(), 3, "one row: strata (Netdata ran plain only): {r}");
+        assert!(r.contains("| 10×20 | strata | 1.500 | 1.500 | 1.000 | 2.500 | 3.0 | 0.750 |"), "{r}");
+        // The strata/Netdata table compares plain with plain only.
+        assert_eq!(ratios(&rows).lines().count(), 3, "{}", ratios(&rows));
     }
 }
