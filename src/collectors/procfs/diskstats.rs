@@ -26,6 +26,7 @@ use super::super::emit::Emitter;
 use super::super::spec::{ChartFacts, ChartSpec, DimSpec, Origin, LABEL_AUTO};
 use super::mountinfo::{self, Mount};
 use super::text::{collected, lines, u64_at, word_vec};
+use super::OnDemand;
 
 pub const MODULE: &str = "/proc/diskstats";
 
@@ -193,24 +194,6 @@ pub fn probe(root: &Path, d: &DiskLine, mounts: &[Mount]) -> DiskFacts {
     }
     let mount_point = mountinfo::find(mounts, d.major, d.minor, &d.device).map(|m| m.mount_point.clone());
     DiskFacts { kind, name, chart_id, mount_point }
-}
-
-/// Netdata's on-demand switch: `auto` turns `yes` once there is something to show.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum OnDemand {
-    No,
-    Auto,
-    Yes,
-}
-
-impl OnDemand {
-    /// Is the chart on, given whether its counters are non-zero now?
-    fn check(&mut self, nonzero: bool) -> bool {
-        if *self == OnDemand::Auto && nonzero {
-            *self = OnDemand::Yes;
-        }
-        *self == OnDemand::Yes
-    }
 }
 
 #[derive(Debug)]

@@ -23,6 +23,25 @@ use std::path::{Path, PathBuf};
 
 use super::emit::Emitter;
 
+/// Netdata's on-demand switch for optional charts (`yes`, `no`, `auto`): `auto` turns
+/// `yes` once there is something to show, and stays so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OnDemand {
+    No,
+    Auto,
+    Yes,
+}
+
+impl OnDemand {
+    /// Is the chart on, given whether its counters are non-zero now?
+    pub(crate) fn check(&mut self, nonzero: bool) -> bool {
+        if *self == OnDemand::Auto && nonzero {
+            *self = OnDemand::Yes;
+        }
+        *self == OnDemand::Yes
+    }
+}
+
 /// The plugin name on every chart.
 pub const PLUGIN: &str = "proc.plugin";
 

@@ -20,6 +20,7 @@ use crate::pattern::SimplePattern;
 use super::super::emit::Emitter;
 use super::super::spec::{ChartFacts, ChartSpec, DimSpec, Origin, LABEL_AUTO_PERMANENT};
 use super::text::{collected, u64_of, word_vec};
+use super::OnDemand;
 
 pub const MODULE: &str = "/proc/net/dev";
 
@@ -66,22 +67,6 @@ pub fn parse(bytes: &[u8]) -> Vec<IfaceLine> {
         });
     }
     out
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum OnDemand {
-    No,
-    Auto,
-    Yes,
-}
-
-impl OnDemand {
-    fn check(&mut self, nonzero: bool) -> bool {
-        if *self == OnDemand::Auto && nonzero {
-            *self = OnDemand::Yes;
-        }
-        *self == OnDemand::Yes
-    }
 }
 
 #[derive(Debug)]
