@@ -8,35 +8,10 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::netdata::*;
 use common::*;
-
-const NETDATA: &str = "/usr/sbin/netdata";
-
-struct RealChild {
-    dir: TempDir,
-    tools: std::path::PathBuf,
-}
-
-impl Drop for RealChild {
-    fn drop(&mut self) {
-        let _ = Command::new("bash").arg(self.tools.join("stop.sh")).arg(&self.dir.0).output();
-    }
-}
-
-fn netdata_available() -> bool {
-    if Path::new(NETDATA).exists() {
-        return true;
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true but {NETDATA} is missing: .ci/run must install netdata-core");
-    }
-    eprintln!("SKIPPED: real Netdata interop test — {NETDATA} is not installed (apt-get install netdata-core)");
-    false
-}
 
 #[test]
 fn real_netdata_child_streams_into_strata() {
@@ -44,24 +19,8 @@ fn real_netdata_child_streams_into_strata() {
         return;
     }
     let p = Parent::start(config_dir("[db]\n    dbengine block slots = 8\n", &default_stream_conf()), 2);
-    let tools = shared_dir().join("tools/netdata-peer");
-    let child_dir = TempDir::new("nd-child");
     let hostname = format!("nd-child-{}", std::process::id());
-    let out = Command::new("bash")
-        .arg(tools.join("child.sh"))
-        .arg(&child_dir.0)
-        .arg(p.addr.to_string())
-        .arg(KEY)
-        .arg(&hostname)
-        .output()
-        .expect("run child.sh");
-    assert!(
-        out.status.success(),
-        "child.sh failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let _child = RealChild { dir: child_dir, tools };
+    let _child = RealNetdata::start("child.sh", &[&p.addr.to_string(), KEY, &hostname], "nd-child");
     let started = Instant::now();
 
     let guid = wait_for("the child in mirrored_hosts", Duration::from_secs(60), || {

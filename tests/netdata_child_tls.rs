@@ -13,75 +13,14 @@
 mod certs;
 mod common;
 
-use std::net::SocketAddr;
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
+use common::netdata::*;
 use common::*;
 
-const NETDATA: &str = "/usr/sbin/netdata";
-
-struct RealChild {
-    dir: TempDir,
-    tools: std::path::PathBuf,
-}
-
-impl Drop for RealChild {
-    fn drop(&mut self) {
-        let _ = Command::new("bash").arg(self.tools.join("stop.sh")).arg(&self.dir.0).output();
-    }
-}
-
-impl RealChild {
-    fn error_log(&self) -> String {
-        let text = std::fs::read_to_string(self.dir.0.join("log/error.log")).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(20)..].join("\n")
-    }
-}
-
-fn netdata_available() -> bool {
-    if Path::new(NETDATA).exists() {
-        return true;
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true but {NETDATA} is missing: .ci/run must install netdata-core");
-    }
-    eprintln!("SKIPPED: real Netdata TLS interop test — {NETDATA} is not installed (apt-get install netdata-core)");
-    false
-}
-
 /// Starts the child streaming to `dest` (`host:port:SSL`) with extra `[stream]` lines.
-fn start_child(dest: &str, hostname: &str, stream_extra: &str) -> RealChild {
-    let tools = shared_dir().join("tools/netdata-peer");
-    let dir = TempDir::new("nd-tls-child");
-    let out = Command::new("bash")
-        .arg(tools.join("child.sh"))
-        .arg(&dir.0)
-        .arg(dest)
-        .arg(KEY)
-        .arg(hostname)
-        .env("STREAM_EXTRA", stream_extra)
-        .output()
-        .expect("run child.sh");
-    assert!(
-        out.status.success(),
-        "child.sh failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    RealChild { dir, tools }
-}
-
-/// The parent's listening addresses, in `bind to` order.
-fn listening(p: &Parent) -> Vec<SocketAddr> {
-    p.logs
-        .lock()
-        .unwrap()
-        .iter()
-        .filter_map(|l| l.split("web server listening on ").nth(1).and_then(|a| a.trim().parse().ok()))
-        .collect()
+fn start_child(dest: &str, hostname: &str, stream_extra: &str) -> RealNetdata {
+    RealNetdata::start_env("child.sh", &[dest, KEY, hostname], &[("STREAM_EXTRA", stream_extra)], "nd-tls-child")
 }
 
 /// Parent with a self-signed certificate on an optional port (first, for the harness)
@@ -95,16 +34,15 @@ fn run(pick_forced: bool, stream_extra: impl Fn(&certs::Certs) -> String) {
     let conf = format!("[web]\n    ssl key = {}\n    ssl certificate = {}\n", c.key.display(), c.cert.display());
     let bind = "127.0.0.1:0=streaming|dashboard^SSL=optional 127.0.0.1:0=streaming|dashboard^SSL=force";
     let p = Parent::start_with(config_dir(&conf, &default_stream_conf()), 2, &["-W", "set", "web", "bind to", bind]);
-    let addrs = listening(&p);
+    let addrs = p.listening();
     assert_eq!(addrs.len(), 2, "{addrs:?}");
     let target = if pick_forced { addrs[1] } else { addrs[0] };
     let hostname = format!("nd-tls-{}-{}", if pick_forced { "skip" } else { "cafile" }, std::process::id());
     let child = start_child(&format!("{target}:SSL"), &hostname, &stream_extra(&c));
 
-    let connected = wait_for_opt(Duration::from_secs(20), || {
-        p.has_log(&["'CONNECTED'", &format!("host '{hostname}'")]).then_some(())
-    });
-    assert!(connected.is_some(), "the child did not connect; child error.log:\n{}", child.error_log());
+    let connected =
+        poll_for(Duration::from_secs(20), || p.has_log(&["'CONNECTED'", &format!("host '{hostname}'")]).then_some(()));
+    assert!(connected.is_some(), "the child did not connect; child error.log:\n{}", child.error_log_tail(20));
     p.wait_log(
         &[&format!("STREAM {hostname} [receive from"), "new client wants to stream (TLS)"],
         Duration::from_secs(5),
@@ -126,20 +64,6 @@ fn run(pick_forced: bool, stream_extra: impl Fn(&certs::Certs) -> String) {
         info["mirrored_hosts"].as_array().expect("hosts").iter().filter_map(|h| h.as_str()).collect();
     assert!(mirrored.contains(&hostname.as_str()), "{mirrored:?}");
     assert!(!p.has_log(&[&format!("STREAM {hostname} ["), "disconnected"]), "the child was disconnected");
-}
-
-/// Like `wait_for`, but returns `None` on timeout instead of panicking.
-fn wait_for_opt<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
-    let deadline = std::time::Instant::now() + timeout;
-    loop {
-        if let Some(v) = f() {
-            return Some(v);
-        }
-        if std::time::Instant::now() > deadline {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 #[test]
@@ -165,14 +89,13 @@ fn real_netdata_child_refuses_an_untrusted_certificate() {
     let hostname = format!("nd-tls-untrusted-{}", std::process::id());
     // Verification on, and nothing trusts the self-signed certificate.
     let child = start_child(&format!("{}:SSL", p.addr), &hostname, "    ssl skip certificate verification = no");
-    let log = wait_for_opt(Duration::from_secs(45), || {
+    let log = poll_for(Duration::from_secs(45), || {
         let log = child.error_log();
-        // The refusal itself, or (when that line was written before the log was read
-        // back) the back-off that names it: code -7, "invalid SSL certificate".
+        // The refusal itself, or the back-off that names it: code -7, "invalid SSL certificate".
         let refused =
             log.contains("server SSL certificate is not valid") || log.contains("(code: -7, invalid SSL certificate)");
         refused.then_some(log)
     });
-    assert!(log.is_some(), "the child logged no certificate error; error.log:\n{}", child.error_log());
+    assert!(log.is_some(), "the child logged no certificate error; error.log:\n{}", child.error_log_tail(20));
     assert!(!p.has_log(&["'CONNECTED'", &format!("host '{hostname}'")]), "the child connected anyway");
 }

@@ -13,6 +13,11 @@ use std::time::{Duration, Instant};
 use common::relay::*;
 use common::*;
 
+/// The machine GUID of the `n`th fake child.
+fn guid(n: u32) -> String {
+    format!("bbbbbbbb-0000-0000-0000-{n:012}")
+}
+
 /// A capture streamed into proxy A (with a database) goes A → B (a proxy keeping no
 /// database for it) → C: C serves every chart A has, with the values of the capture,
 /// the child's labels, and hops = 3; no link in the chain was dropped.
@@ -96,14 +101,7 @@ fn fails_over_to_the_next_destination() {
     // where nothing listens, and then 127.0.0.1).
     let destination = format!("127.0.0.1:{dead} 127.0.0.1:1:SSL, tcp:{} localhost:{}", denier.addr, b.addr.port());
     let a = start_proxy(&destination, "ram", "", 1);
-    let _child = FakeChild::start(
-        a.addr,
-        "fake-failover",
-        "bbbbbbbb-0000-0000-0000-000000000001",
-        3,
-        Duration::from_millis(300),
-        u64::MAX,
-    );
+    let _child = FakeChild::start(a.addr, "fake-failover", &guid(1), 3, Duration::from_millis(300), u64::MAX);
 
     wait_for("the host at B", Duration::from_secs(20), || mirrored(&b, "fake-failover"));
     wait_for("its values at B", Duration::from_secs(20), || {
@@ -135,14 +133,7 @@ fn reconnects_and_redefines_after_the_parent_restarts() {
         || Parent::start_with(config_dir("", &default_stream_conf()), 1, &["-W", "set", "web", "bind to", &bind]);
     let b = start_b();
     let a = start_proxy(&bind, "ram", "", 1);
-    let child = FakeChild::start(
-        a.addr,
-        "fake-restart",
-        "bbbbbbbb-0000-0000-0000-000000000002",
-        2,
-        Duration::from_millis(250),
-        u64::MAX,
-    );
+    let child = FakeChild::start(a.addr, "fake-restart", &guid(2), 2, Duration::from_millis(250), u64::MAX);
     wait_for("data at B", Duration::from_secs(20), || {
         values(&b, "fake-restart", "fake.load", "d0", 10).first().copied().filter(|v| *v > 0.0)
     });
@@ -179,20 +170,13 @@ fn reconnects_and_redefines_after_the_parent_restarts() {
 fn a_stalled_parent_delays_no_other_host() {
     let b = Parent::start(config_dir("", &default_stream_conf()), 1);
     let staller = FakeParent::start(PROMPT_V4, true);
-    let stalled_guid = "bbbbbbbb-0000-0000-0000-000000000003";
+    let stalled_guid = &guid(3);
     // The stalled host has its own `proxy destination` (a per-GUID section).
     let conf = proxy_stream_conf(&b.addr.to_string(), "ram", "    buffer size bytes = 100000\n")
         + &format!("[{stalled_guid}]\n    proxy destination = {}\n", staller.addr);
     let a = Parent::start(config_dir("", &conf), 1);
 
-    let flowing = FakeChild::start(
-        a.addr,
-        "fake-flowing",
-        "bbbbbbbb-0000-0000-0000-000000000004",
-        2,
-        Duration::from_millis(250),
-        u64::MAX,
-    );
+    let flowing = FakeChild::start(a.addr, "fake-flowing", &guid(4), 2, Duration::from_millis(250), u64::MAX);
     // ~10 MB at once: more than the kernel buffers of the stalled link can take (Linux's
     // default tcp_wmem maximum is 4 MiB), so the sender's own 100 kB bound must drop.
     const BURST: u64 = 30_000;
@@ -227,16 +211,9 @@ fn a_stalled_parent_delays_no_other_host() {
 fn orphan_hosts_are_removed_on_a_timer() {
     let p =
         Parent::start(config_dir("[global]\n    cleanup orphan hosts after seconds = 2\n", &default_stream_conf()), 2);
-    let guid = "bbbbbbbb-0000-0000-0000-000000000005";
-    let staying = FakeChild::start(
-        p.addr,
-        "fake-staying",
-        "bbbbbbbb-0000-0000-0000-000000000006",
-        1,
-        Duration::from_millis(300),
-        u64::MAX,
-    );
-    let leaving = FakeChild::start(p.addr, "fake-leaving", guid, 1, Duration::from_millis(300), u64::MAX);
+    let orphan = guid(5);
+    let staying = FakeChild::start(p.addr, "fake-staying", &guid(6), 1, Duration::from_millis(300), u64::MAX);
+    let leaving = FakeChild::start(p.addr, "fake-leaving", &orphan, 1, Duration::from_millis(300), u64::MAX);
     wait_for("both children", Duration::from_secs(20), || {
         (mirrored(&p, "fake-leaving").is_some() && mirrored(&p, "fake-staying").is_some()).then_some(())
     });
@@ -245,14 +222,14 @@ fn orphan_hosts_are_removed_on_a_timer() {
     p.wait_log(&["fake-leaving", "disconnected (completed"], Duration::from_secs(10));
     assert_eq!(mirrored(&p, "fake-leaving").expect("still listed while orphan")["reachable"], false);
     p.wait_log(
-        &[&format!("Host 'fake-leaving' with machine guid '{guid}' is obsolete - cleaning up.")],
+        &[&format!("Host 'fake-leaving' with machine guid '{orphan}' is obsolete - cleaning up.")],
         Duration::from_secs(15),
     );
     assert!(gone_at.elapsed() >= Duration::from_secs(2), "removed before its time");
     wait_for("the orphan gone from the host list", Duration::from_secs(5), || {
         mirrored(&p, "fake-leaving").is_none().then_some(())
     });
-    assert_eq!(p.get(&format!("/host/{guid}/api/v1/info")).0, 404);
+    assert_eq!(p.get(&format!("/host/{orphan}/api/v1/info")).0, 404);
     std::thread::sleep(Duration::from_secs(3));
     assert!(mirrored(&p, "fake-staying").is_some(), "a connected child is kept");
     assert!(mirrored(&p, "strata-test-parent").is_some(), "localhost is kept");
@@ -266,21 +243,14 @@ fn orphan_hosts_are_removed_on_a_timer() {
 fn forwarding_follows_the_api_key_and_machine_guid_sections() {
     const KEY2: &str = "22222222-2222-3333-4444-555555555555";
     let b = Parent::start(config_dir("", &format!("[{KEY2}]\n    enabled = yes\n")), 1);
-    let local_guid = "bbbbbbbb-0000-0000-0000-000000000008";
+    let local_guid = guid(8);
     let conf = format!(
         "[{KEY}]\n    enabled = yes\n    default proxy enabled = yes\n    default proxy destination = {}\n    default proxy api key = {KEY2}\n[{local_guid}]\n    proxy enabled = no\n",
         b.addr
     );
     let a = Parent::start(config_dir("", &conf), 2);
-    let fwd = FakeChild::start(
-        a.addr,
-        "fake-forwarded",
-        "bbbbbbbb-0000-0000-0000-000000000007",
-        1,
-        Duration::from_millis(300),
-        u64::MAX,
-    );
-    let kept = FakeChild::start(a.addr, "fake-kept", local_guid, 1, Duration::from_millis(300), u64::MAX);
+    let fwd = FakeChild::start(a.addr, "fake-forwarded", &guid(7), 1, Duration::from_millis(300), u64::MAX);
+    let kept = FakeChild::start(a.addr, "fake-kept", &local_guid, 1, Duration::from_millis(300), u64::MAX);
     wait_for("the forwarded host's values at B", Duration::from_secs(20), || {
         values(&b, "fake-forwarded", "fake.load", "d0", 10).first().copied().filter(|v| *v > 0.0)
     });

@@ -40,15 +40,6 @@ struct TlsParent {
     _certs: TempDir,
 }
 
-fn listening(p: &Parent) -> Vec<SocketAddr> {
-    p.logs
-        .lock()
-        .unwrap()
-        .iter()
-        .filter_map(|l| l.split("web server listening on ").nth(1).and_then(|a| a.trim().parse().ok()))
-        .collect()
-}
-
 /// A client that trusts exactly `trust` (strata's own client builder, no system store).
 fn client_trusting(trust: &Path) -> Arc<ClientConfig> {
     let opts = ClientTlsOptions { ca_file: Some(trust.to_path_buf()), system_store: false, ..Default::default() };
@@ -62,7 +53,7 @@ fn tls_parent(cores: usize, extra_web: &str) -> TlsParent {
         format!("[web]\n    ssl key = {}\n    ssl certificate = {}\n{extra_web}", c.key.display(), c.cert.display());
     let p =
         Parent::start_with(config_dir(&conf, &default_stream_conf()), cores, &["-W", "set", "web", "bind to", BIND]);
-    let addrs = listening(&p);
+    let addrs = p.listening();
     assert_eq!(addrs.len(), 3, "{addrs:?}");
     p.wait_log(&["TLS on: certificate", "cert.pem"], Duration::from_secs(5));
     p.wait_log(&["TLS policy of", &addrs[1].to_string(), "force"], Duration::from_secs(5));

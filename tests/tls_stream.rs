@@ -27,10 +27,9 @@ mod certs;
 mod common;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
+use common::netdata::*;
 use common::relay::*;
 use common::*;
 
@@ -47,22 +46,13 @@ struct TlsParent {
     _dir: TempDir,
 }
 
-fn listening(p: &Parent) -> Vec<SocketAddr> {
-    p.logs
-        .lock()
-        .unwrap()
-        .iter()
-        .filter_map(|l| l.split("web server listening on ").nth(1).and_then(|a| a.trim().parse().ok()))
-        .collect()
-}
-
 /// `ca_signed`: a server certificate signed by a test CA; otherwise self-signed.
 fn tls_parent(ca_signed: bool) -> TlsParent {
     let dir = TempDir::new("certs");
     let c = if ca_signed { certs::ca_signed(&dir.0) } else { certs::self_signed(&dir.0) };
     let conf = format!("[web]\n    ssl key = {}\n    ssl certificate = {}\n", c.key.display(), c.cert.display());
     let p = Parent::start_with(config_dir(&conf, &default_stream_conf()), 1, &["-W", "set", "web", "bind to", BIND]);
-    let a = listening(&p);
+    let a = p.listening();
     assert_eq!(a.len(), 3, "{a:?}");
     TlsParent { optional: a[0], force: a[1], default: a[2], certs: c, p, _dir: dir }
 }
@@ -247,61 +237,13 @@ fn tls_child_facing_a_plain_parent_asks_whether_it_is_netdata_and_backs_off() {
     assert!(!p.has_log(&["'CONNECTED'", "host 'tls-to-plain'"]));
 }
 
-const NETDATA: &str = "/usr/sbin/netdata";
-
-fn netdata_available() -> bool {
-    if Path::new(NETDATA).exists() {
-        return true;
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true but {NETDATA} is missing: .ci/run must install netdata-core");
-    }
-    eprintln!("SKIPPED: strata child into a real Netdata TLS parent — {NETDATA} is not installed (apt-get install netdata-core)");
-    false
-}
-
-/// A real Netdata parent started by `parent.sh`; stopped (by pid file) on drop.
-struct RealParent {
-    dir: TempDir,
-    tools: PathBuf,
-}
-
-impl Drop for RealParent {
-    fn drop(&mut self) {
-        let _ = Command::new("bash").arg(self.tools.join("stop.sh")).arg(&self.dir.0).output();
-    }
-}
-
-impl RealParent {
-    /// Streams only over TLS on `port` (`^SSL=force`); plain API on `api_port`.
-    fn start(port: u16, api_port: u16, c: &certs::Certs) -> RealParent {
-        let tools = shared_dir().join("tools/netdata-peer");
-        let dir = TempDir::new("nd-tls-parent");
-        let web = format!("    ssl key = {}\n    ssl certificate = {}", c.key.display(), c.cert.display());
-        let bind = format!("=streaming|dashboard^SSL=force 127.0.0.1:{api_port}=dashboard^SSL=optional");
-        let out = Command::new("bash")
-            .arg(tools.join("parent.sh"))
-            .arg(&dir.0)
-            .arg(port.to_string())
-            .arg(KEY)
-            .env("WEB_EXTRA", web)
-            .env("BIND_SUFFIX", bind)
-            .output()
-            .expect("run parent.sh");
-        assert!(
-            out.status.success(),
-            "parent.sh failed: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        RealParent { dir, tools }
-    }
-
-    fn error_log(&self) -> String {
-        let text = std::fs::read_to_string(self.dir.0.join("log/error.log")).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(30)..].join("\n")
-    }
+/// A real Netdata parent that streams only over TLS on `port` (`^SSL=force`) and serves
+/// its API in plain HTTP on `api_port`.
+fn real_tls_parent(port: u16, api_port: u16, c: &certs::Certs) -> RealNetdata {
+    let web = format!("    ssl key = {}\n    ssl certificate = {}", c.key.display(), c.cert.display());
+    let bind = format!("=streaming|dashboard^SSL=force 127.0.0.1:{api_port}=dashboard^SSL=optional");
+    let env = [("WEB_EXTRA", web.as_str()), ("BIND_SUFFIX", bind.as_str())];
+    RealNetdata::start_env("parent.sh", &[&port.to_string(), KEY], &env, "nd-tls-parent")
 }
 
 #[test]
@@ -312,7 +254,7 @@ fn strata_child_streams_over_tls_into_a_real_netdata_parent() {
     let cert_dir = TempDir::new("certs");
     let c = certs::self_signed(&cert_dir.0);
     let (port, api_port) = (free_port(), free_port());
-    let nd = RealParent::start(port, api_port, &c);
+    let nd = real_tls_parent(port, api_port, &c);
     let api: SocketAddr = format!("127.0.0.1:{api_port}").parse().unwrap();
     let dest = format!("127.0.0.1:{port}:SSL");
     let skip =
@@ -326,13 +268,9 @@ fn strata_child_streams_over_tls_into_a_real_netdata_parent() {
         Some(info["mirrored_hosts"].as_array()?.iter().filter_map(|h| h.as_str().map(str::to_string)).collect())
     };
     let want = ["nd-tls-skip", "nd-tls-cafile", "nd-tls-gen"];
-    let deadline = std::time::Instant::now() + Duration::from_secs(25);
-    let mut found = None;
-    while found.is_none() && std::time::Instant::now() < deadline {
-        found = mirrored().filter(|h| want.iter().all(|n| h.iter().any(|x| x == n)));
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    assert!(found.is_some(), "hosts missing at the Netdata parent: {:?}\n{}", mirrored(), nd.error_log());
+    let found =
+        poll_for(Duration::from_secs(25), || mirrored().filter(|h| want.iter().all(|n| h.iter().any(|x| x == n))));
+    assert!(found.is_some(), "hosts missing at the Netdata parent: {:?}\n{}", mirrored(), nd.error_log_tail(30));
     for (child, host) in [(&skip, "nd-tls-skip"), (&skip, "nd-tls-gen"), (&cafile, "nd-tls-cafile")] {
         child.wait_log(
             &[&format!("STREAM {host} [send to {dest}]: the link is encrypted (TLS)")],

@@ -165,6 +165,16 @@ impl Parent {
     pub fn has_log(&self, needles: &[&str]) -> bool {
         self.logs.lock().unwrap().iter().any(|l| needles.iter().all(|n| l.contains(n)))
     }
+
+    /// The addresses it logged as listening on, in `bind to` order.
+    pub fn listening(&self) -> Vec<SocketAddr> {
+        self.logs
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|l| l.split("web server listening on ").nth(1).and_then(|a| a.trim().parse().ok()))
+            .collect()
+    }
 }
 
 /// A parent that has exited: how, what it logged, and its config directory (kept).
@@ -395,14 +405,19 @@ pub fn shared_dir() -> PathBuf {
 }
 
 /// Polls `f` until it returns `Some`, or panics after `timeout`.
-pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+pub fn wait_for<T>(what: &str, timeout: Duration, f: impl FnMut() -> Option<T>) -> T {
+    poll_for(timeout, f).unwrap_or_else(|| panic!("timed out waiting for {what}"))
+}
+
+/// Like [`wait_for`], but returns `None` on timeout so the caller can say more.
+pub fn poll_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
     let deadline = Instant::now() + timeout;
     loop {
         if let Some(v) = f() {
-            return v;
+            return Some(v);
         }
         if Instant::now() > deadline {
-            panic!("timed out waiting for {what}");
+            return None;
         }
         std::thread::sleep(Duration::from_millis(200));
     }

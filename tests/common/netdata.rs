@@ -29,12 +29,19 @@ pub struct RealNetdata {
 
 impl RealNetdata {
     pub fn start(script: &str, args: &[&str], tag: &str) -> RealNetdata {
+        Self::start_env(script, args, &[], tag)
+    }
+
+    /// [`RealNetdata::start`] with environment variables for the script (`STREAM_EXTRA`,
+    /// `WEB_EXTRA`, `BIND_SUFFIX`).
+    pub fn start_env(script: &str, args: &[&str], env: &[(&str, &str)], tag: &str) -> RealNetdata {
         let tools = shared_dir().join("tools/netdata-peer");
         let dir = TempDir::new(tag);
         let out = Command::new("bash")
             .arg(tools.join(script))
             .arg(&dir.0)
             .args(args)
+            .envs(env.iter().copied())
             .output()
             .unwrap_or_else(|e| panic!("run {script}: {e}"));
         assert!(
@@ -48,6 +55,13 @@ impl RealNetdata {
 
     pub fn error_log(&self) -> String {
         std::fs::read_to_string(self.dir.0.join("log/error.log")).unwrap_or_default()
+    }
+
+    /// The last `n` lines of its error log.
+    pub fn error_log_tail(&self, n: usize) -> String {
+        let text = self.error_log();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
     }
 }
 
