@@ -13,6 +13,12 @@ fn strata_bin() -> Option<PathBuf> {
     // target/<profile>/strata, beside this package's binaries (built by any workspace
     // build or test run).
     let p = PathBuf::from(env!("CARGO_BIN_EXE_grid")).with_file_name("strata");
+    // In CI the workspace test run builds it: a missing binary there is a failure, not a skip.
+    assert!(
+        p.is_file() || std::env::var("CI").as_deref() != Ok("true"),
+        "no strata binary beside the grid binary ({}) under CI=true",
+        p.display()
+    );
     p.is_file().then_some(p)
 }
 
