@@ -41,6 +41,7 @@ use self::bits::{BitReader, BitWriter};
 use self::cells::{Cell, Column, Mode};
 use self::int::Int;
 use self::xor::{cell_of, sample_of, Xor};
+use super::varint::{get_u, put_u};
 use crate::Sample;
 
 /// The payload format written by this build.
@@ -250,7 +251,7 @@ fn encode_cells(cols: &[Vec<Cell>], slots: u32) -> Vec<u8> {
             match copy {
                 Some((j, t)) => {
                     let mut out = vec![KIND_COPY];
-                    put_varint(&mut out, j as u64);
+                    put_u(&mut out, j as u64);
                     out.push(t);
                     out
                 }
@@ -263,10 +264,10 @@ fn encode_cells(cols: &[Vec<Cell>], slots: u32) -> Vec<u8> {
         .collect();
     let mut out = Vec::with_capacity(12 + streams.iter().map(|s| s.len() + 2).sum::<usize>());
     out.push(FORMAT_VERSION);
-    put_varint(&mut out, cols.len() as u64);
-    put_varint(&mut out, u64::from(slots));
+    put_u(&mut out, cols.len() as u64);
+    put_u(&mut out, u64::from(slots));
     for s in &streams {
-        put_varint(&mut out, s.len() as u64);
+        put_u(&mut out, s.len() as u64);
     }
     for s in &streams {
         out.extend_from_slice(s);
@@ -327,28 +328,6 @@ enum Candidate {
     Int(Int, int::Scale),
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-/// Reads a LEB128 varint at `*pos`; `None` if truncated or longer than 10 bytes.
-fn get_varint(data: &[u8], pos: &mut usize) -> Option<u64> {
-    let mut v: u64 = 0;
-    for i in 0..10 {
-        let b = *data.get(*pos)?;
-        *pos += 1;
-        v |= u64::from(b & 0x7F) << (7 * i);
-        if b & 0x80 == 0 {
-            return Some(v);
-        }
-    }
-    None
-}
-
 /// Decodes column `col` of a payload of `columns` columns and `slots` rows into `out`
 /// (cleared first).
 pub fn decode_column(
@@ -371,11 +350,11 @@ pub fn decode_column(
         return Err(CodecError::UnknownVersion { version });
     }
     let mut pos = 1;
-    let found_cols = get_varint(payload, &mut pos).ok_or(truncated(pos, 1))?;
+    let found_cols = get_u(payload, &mut pos).map_err(|_| truncated(pos, 1))?;
     if found_cols != columns as u64 {
         return Err(CodecError::ColumnCount { found: found_cols, columns });
     }
-    let found_slots = get_varint(payload, &mut pos).ok_or(truncated(pos, 1))?;
+    let found_slots = get_u(payload, &mut pos).map_err(|_| truncated(pos, 1))?;
     if found_slots != u64::from(slots) {
         return Err(CodecError::SlotCount { col, found: u32::try_from(found_slots).unwrap_or(u32::MAX), slots });
     }
@@ -383,7 +362,7 @@ pub fn decode_column(
     let (stream, base) = column_stream(payload, dir, columns, col)?;
     if stream.first().is_some_and(|k| k & !KIND_RUNS == KIND_COPY) {
         let mut p = 1;
-        let src = get_varint(stream, &mut p).ok_or(truncated(base + p, 1))?;
+        let src = get_u(stream, &mut p).map_err(|_| truncated(base + p, 1))?;
         let transform = *stream.get(p).ok_or(truncated(base + p, 1))?;
         let src = usize::try_from(src)
             .ok()
@@ -427,11 +406,11 @@ pub fn column_layouts(payload: &[u8], columns: usize) -> Result<Vec<ColumnLayout
         return Err(CodecError::UnknownVersion { version });
     }
     let mut pos = 1;
-    let found = get_varint(payload, &mut pos).ok_or(truncated(pos))?;
+    let found = get_u(payload, &mut pos).map_err(|_| truncated(pos))?;
     if found != columns as u64 {
         return Err(CodecError::ColumnCount { found, columns });
     }
-    get_varint(payload, &mut pos).ok_or(truncated(pos))?;
+    get_u(payload, &mut pos).map_err(|_| truncated(pos))?;
     (0..columns)
         .map(|col| {
             let (stream, base) = column_stream(payload, pos, columns, col)?;
@@ -455,7 +434,7 @@ fn column_stream(payload: &[u8], dir: usize, columns: usize, col: usize) -> Resu
     let mut pos = dir;
     let (mut before, mut len) = (0usize, 0usize);
     for i in 0..columns {
-        let l = get_varint(payload, &mut pos).ok_or(truncated(pos, 1))?;
+        let l = get_u(payload, &mut pos).map_err(|_| truncated(pos, 1))?;
         let l = usize::try_from(l).map_err(|_| truncated(pos, usize::MAX))?;
         if i < col {
             before = before.saturating_add(l);

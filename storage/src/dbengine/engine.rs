@@ -508,7 +508,7 @@ impl Engine {
                 let meta = core.index.block(d.series, d.start, id).and_then(|b| core.index.meta(d.series, b));
                 match meta {
                     Some(m) => {
-                        batch.push((m, d.payload.to_vec()));
+                        batch.push((m, d.payload.clone()));
                         taken.push((id, d));
                     }
                     None => core.cache.remove(id),

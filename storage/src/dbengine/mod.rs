@@ -13,6 +13,7 @@
 //!   flushing, back-pressure, query loading and counters.
 //! - [`files`]: datafiles, journals, extents with crc, the I/O trait (std and io_uring),
 //!   recovery and quota: how sealed blocks reach disk and are found after a restart.
+//! - [`varint`]: the LEB128 varints the codec and the files format share.
 //! - [`seam`]: the [`BlockFiles`] trait through which sealed blocks reach the files layer
 //!   and come back, and [`AttachedFiles`], its implementation over [`files::ShardFiles`].
 
@@ -24,6 +25,7 @@ pub mod engine;
 pub mod files;
 pub mod index;
 pub mod seam;
+mod varint;
 
 pub use block::{BlockMeta, SeriesKey};
 pub use chart::DbChart;

@@ -22,6 +22,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use super::block::BlockMeta;
+use super::cache::Payload;
 use super::files::format::FormatError;
 use super::files::{BlockLocation, FileId, FilesError, FilesReader, FilesStats, Io, ShardFiles};
 
@@ -30,11 +31,11 @@ pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
 /// The files layer of one shard, as the engine uses it.
 pub trait BlockFiles {
-    /// Writes `blocks` (metadata and payload) as one extent; one location per block, in
-    /// order.
+    /// Writes `blocks` (metadata and the cached payload, shared, not copied) as one
+    /// extent; one location per block, in order.
     fn write_extent<'a>(
         &'a self,
-        blocks: &'a [(BlockMeta, Vec<u8>)],
+        blocks: &'a [(BlockMeta, Payload)],
     ) -> LocalFuture<'a, Result<Vec<BlockLocation>, FilesError>>;
 
     /// Reads back the payload of one block.
@@ -96,7 +97,7 @@ impl<I: Io> AttachedFiles<I> {
 impl<I: Io> BlockFiles for AttachedFiles<I> {
     fn write_extent<'a>(
         &'a self,
-        blocks: &'a [(BlockMeta, Vec<u8>)],
+        blocks: &'a [(BlockMeta, Payload)],
     ) -> LocalFuture<'a, Result<Vec<BlockLocation>, FilesError>> {
         Box::pin(async move {
             let mut files = self.take("write")?;

@@ -5,6 +5,7 @@
 use std::cell::{Cell, RefCell};
 
 use super::block::BlockMeta;
+use super::cache::Payload;
 use super::files::{BlockLocation, FileId, FilesError, FilesStats};
 use super::seam::{BlockFiles, LocalFuture};
 
@@ -37,7 +38,7 @@ impl MemFiles {
 impl BlockFiles for MemFiles {
     fn write_extent<'a>(
         &'a self,
-        blocks: &'a [(BlockMeta, Vec<u8>)],
+        blocks: &'a [(BlockMeta, Payload)],
     ) -> LocalFuture<'a, Result<Vec<BlockLocation>, FilesError>> {
         Box::pin(async move {
             if self.fail_writes.get() {
@@ -51,7 +52,7 @@ impl BlockFiles for MemFiles {
             let n = ex.len() as u32;
             let len: usize = blocks.iter().map(|(_, p)| p.len()).sum();
             self.bytes_written.set(self.bytes_written.get() + len as u64);
-            ex.push(Some(blocks.iter().map(|(_, p)| p.clone()).collect()));
+            ex.push(Some(blocks.iter().map(|(_, p)| p.to_vec()).collect()));
             self.metas.borrow_mut().extend(blocks.iter().map(|(m, _)| m.clone()));
             Ok((0..blocks.len())
                 .map(|i| BlockLocation { file: file(n), offset: 4096, len: len as u32, index: i as u16 })

@@ -63,9 +63,9 @@ fn round_trip(cols: &[Vec<Sample>]) -> Vec<u8> {
 /// The kind byte of column `col`.
 fn kind_of(payload: &[u8], col: usize) -> u8 {
     let mut pos = 1;
-    let columns = get_varint(payload, &mut pos).unwrap() as usize;
-    get_varint(payload, &mut pos).unwrap();
-    let lens: Vec<usize> = (0..columns).map(|_| get_varint(payload, &mut pos).unwrap() as usize).collect();
+    let columns = get_u(payload, &mut pos).unwrap() as usize;
+    get_u(payload, &mut pos).unwrap();
+    let lens: Vec<usize> = (0..columns).map(|_| get_u(payload, &mut pos).unwrap() as usize).collect();
     payload[pos + lens[..col].iter().sum::<usize>()]
 }
 
@@ -120,9 +120,9 @@ fn each_column_gets_the_cheapest_scheme() {
     // Column sizes: constant columns are a few bytes whatever the length; the ramp is a
     // run under order 2; small integers cost about their residual width.
     let mut pos = 1;
-    get_varint(&p, &mut pos);
-    get_varint(&p, &mut pos);
-    let lens: Vec<u64> = (0..cols.len()).map(|_| get_varint(&p, &mut pos).unwrap()).collect();
+    get_u(&p, &mut pos).unwrap();
+    get_u(&p, &mut pos).unwrap();
+    let lens: Vec<u64> = (0..cols.len()).map(|_| get_u(&p, &mut pos).unwrap()).collect();
     assert_eq!(lens[0], 1);
     assert!(lens[1] <= 4 && lens[2] <= 9 && lens[4] <= 12, "{lens:?}");
     assert!(lens[3] <= (n as u64 * 7) / 8, "{lens:?}");

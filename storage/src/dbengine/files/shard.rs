@@ -257,7 +257,10 @@ impl<I: Io> ShardFiles<I> {
     /// Writes one extent holding `blocks` (metadata and codec payload, in order) and its
     /// journal record; rotates first when the open datafile would pass its target size;
     /// then enforces the quota. An empty slice writes nothing.
-    pub async fn write_extent(&mut self, blocks: &[(BlockMeta, Vec<u8>)]) -> Result<ExtentWritten, FilesError> {
+    pub async fn write_extent<P: AsRef<[u8]>>(
+        &mut self,
+        blocks: &[(BlockMeta, P)],
+    ) -> Result<ExtentWritten, FilesError> {
         if blocks.is_empty() {
             return Ok(ExtentWritten::default());
         }
@@ -267,7 +270,7 @@ impl<I: Io> ShardFiles<I> {
         let io = self.shared.io.clone();
         let bytes = self
             .extent_enc
-            .encode(blocks.iter().map(|(_, p)| p.as_slice()), self.options.compress)
+            .encode(blocks.iter().map(|(_, p)| p.as_ref()), self.options.compress)
             .map_err(FilesError::Invalid)?;
         let len = bytes.len();
         let padded = align_up(len as u64);
@@ -326,7 +329,7 @@ impl<I: Io> ShardFiles<I> {
         cur.extents += 1;
         add(&counters.extents_written, 1);
         add(&counters.blocks_written, blocks.len() as u64);
-        add(&counters.payload_bytes_written, blocks.iter().map(|(_, p)| p.len() as u64).sum());
+        add(&counters.payload_bytes_written, blocks.iter().map(|(_, p)| p.as_ref().len() as u64).sum());
         add(&counters.extent_bytes_written, len as u64);
         let (id, data_len, journal_len) = (cur.id, cur.data_pos, cur.journal_len());
         if let Some(p) = self.queues.first_mut().and_then(|(_, q)| q.back_mut()).filter(|p| p.id == id) {

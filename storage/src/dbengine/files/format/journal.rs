@@ -22,9 +22,10 @@
 
 use std::collections::HashMap;
 
-use super::varint::{put_i, put_u, Reader};
+use super::varint::Reader;
 use super::{le_u32, FormatError, MAX_BLOCKS_PER_EXTENT, MAX_DIMS, MAX_STRING};
 use crate::dbengine::block::{BlockMeta, SeriesKey};
+use crate::dbengine::varint::{put_i, put_u};
 
 /// Record kind: one extent and its blocks.
 pub const KIND_EXTENT: u8 = 1;

@@ -1,24 +1,12 @@
-//! LEB128 varints, zig-zag signed integers and a bounds-checked reader for journal records.
+//! The bounds-checked reader of journal record bodies, over the shared varints of
+//! [`crate::dbengine::varint`].
 //!
-//! Invariants: a reader never reads past its slice and never panics; a varint longer than
-//! ten bytes or overflowing `u64` is an error. Written here rather than taken from a crate:
-//! it is a dozen lines and the reader must report offsets in our [`FormatError`].
+//! Invariants: a reader never reads past its slice and never panics; a varint
+//! overflowing `u64` is an error, reported with its offset in our
+//! [`FormatError`].
 
 use super::FormatError;
-
-/// Appends `v` as an unsigned LEB128 varint.
-pub(crate) fn put_u(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-/// Appends `v` zig-zag encoded.
-pub(crate) fn put_i(out: &mut Vec<u8>, v: i64) {
-    put_u(out, ((v << 1) ^ (v >> 63)) as u64);
-}
+use crate::dbengine::varint::{self, VarintError};
 
 /// A forward reader over a record body.
 pub(crate) struct Reader<'a> {
@@ -40,29 +28,18 @@ impl<'a> Reader<'a> {
     }
 
     pub(crate) fn u(&mut self) -> Result<u64, FormatError> {
-        let mut v = 0u64;
-        for i in 0..10 {
-            let b = *self.buf.get(self.pos).ok_or(FormatError::Truncated {
-                offset: self.pos,
-                needed: 1,
-                len: self.buf.len(),
-            })?;
-            self.pos += 1;
-            let bits = u64::from(b & 0x7f);
-            if i == 9 && b > 1 {
-                return Err(FormatError::invalid("varint", "overflows u64"));
-            }
-            v |= bits << (7 * i);
-            if b & 0x80 == 0 {
-                return Ok(v);
-            }
-        }
-        Err(FormatError::invalid("varint", "longer than 10 bytes"))
+        varint::get_u(self.buf, &mut self.pos).map_err(|e| self.error(e))
     }
 
     pub(crate) fn i(&mut self) -> Result<i64, FormatError> {
-        let u = self.u()?;
-        Ok(((u >> 1) as i64) ^ -((u & 1) as i64))
+        varint::get_i(self.buf, &mut self.pos).map_err(|e| self.error(e))
+    }
+
+    fn error(&self, e: VarintError) -> FormatError {
+        match e {
+            VarintError::Truncated => FormatError::Truncated { offset: self.pos, needed: 1, len: self.buf.len() },
+            VarintError::Overflow => FormatError::invalid("varint", "overflows u64"),
+        }
     }
 
     /// A varint that must be at most `limit`.
@@ -94,6 +71,7 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dbengine::varint::{put_i, put_u};
     use proptest::prelude::*;
 
     proptest! {
