@@ -174,8 +174,7 @@ pub async fn run(
         if created { "new" } else { "existing" },
     );
 
-    let generation = shard.next_id.get().wrapping_add(1);
-    shard.next_id.set(generation);
+    let generation = shard.new_id();
     let last_rx = Rc::new(Cell::new(now));
     shard
         .receivers
