@@ -156,14 +156,8 @@ impl LineSource {
     }
 
     /// Appends bytes produced by the source (any split, partial lines allowed).
-    pub fn push(&mut self, mut bytes: &[u8]) {
-        while !bytes.is_empty() {
-            let spare = self.lines.spare_mut();
-            let n = spare.len().min(bytes.len());
-            spare[..n].copy_from_slice(&bytes[..n]);
-            self.lines.advance(n);
-            bytes = &bytes[n..];
-        }
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.lines.push(bytes);
     }
 }
 

@@ -24,8 +24,6 @@ pub mod state;
 pub mod tls_relay;
 pub mod transport;
 
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::rc::Rc;
@@ -38,11 +36,10 @@ use glommio::{LocalExecutorBuilder, Placement};
 use thiserror::Error;
 
 use crate::config::{Config, SslMode, WebMode};
-use crate::hosts::HostRegistry;
 use crate::web::HostSummary;
 
 use messages::{Msg, Transport};
-use state::{Directory, Reply, Shard};
+use state::{Reply, Shard};
 use transport::Conn;
 
 /// strata's version string, as shown by `/api/v1/info`.
@@ -268,26 +265,7 @@ async fn shard_main(
     dbengine::spawn_tasks(&engine, id);
     let latency = Rc::new(latency::ShardLatency::new(unix_now()));
     latency::observe_flushes(&engine, &latency);
-    let shard = Rc::new(Shard {
-        id,
-        shards,
-        config: config.clone(),
-        local_guid: local_guid.clone(),
-        registry: RefCell::new(HostRegistry::with_engine(engine.clone())),
-        engine,
-        directory: RefCell::new(Directory::default()),
-        receivers: RefCell::new(HashMap::new()),
-        senders,
-        pending: RefCell::new(HashMap::new()),
-        next_id: Cell::new(0),
-        rate_last_accepted: Cell::new(0),
-        stopping: Cell::new(false),
-        shutdown_hooks: RefCell::new(Vec::new()),
-        tls,
-        upstreams: RefCell::new(HashMap::new()),
-        taps: RefCell::new(ingest::LineTaps::default()),
-        latency,
-    });
+    let shard = Rc::new(Shard::new(id, shards, config.clone(), local_guid.clone(), engine, senders, tls, latency));
     shard.on_shutdown(shutdown::storage_hook());
     shard.on_shutdown(dbengine::shutdown_hook());
     if let Some(mut r) = receivers {

@@ -174,8 +174,7 @@ pub async fn run(
         if created { "new" } else { "existing" },
     );
 
-    let generation = shard.next_id.get().wrapping_add(1);
-    shard.next_id.set(generation);
+    let generation = shard.new_id();
     let last_rx = Rc::new(Cell::new(now));
     shard
         .receivers
@@ -210,8 +209,13 @@ pub async fn run(
         if let Err(e) = applied {
             break e.to_string();
         }
-        let claim_now = shard.registry.borrow().get(host_id).and_then(|h| h.claim_id.clone());
-        if claim_now != claim {
+        // Compared in place: the claim id is copied only when it changed.
+        let changed = {
+            let reg = shard.registry.borrow();
+            let current = reg.get(host_id).and_then(|h| h.claim_id.as_deref());
+            (current != claim.as_deref()).then(|| current.map(str::to_owned))
+        };
+        if let Some(claim_now) = changed {
             claim = claim_now;
             let summary = summary_of(&shard, &guid);
             shard.publish(&guid, summary).await;

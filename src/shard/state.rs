@@ -103,39 +103,57 @@ pub struct Shard {
 }
 
 impl Shard {
+    /// A shard with nothing connected yet: empty registry (storing into `engine`),
+    /// directory, receivers, senders and taps.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        id: usize,
+        shards: usize,
+        config: Arc<Config>,
+        local_guid: String,
+        engine: Engine,
+        senders: Option<Senders<Msg>>,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        latency: Rc<ShardLatency>,
+    ) -> Shard {
+        Shard {
+            id,
+            shards,
+            config,
+            local_guid,
+            registry: RefCell::new(HostRegistry::with_engine(engine.clone())),
+            engine,
+            directory: RefCell::new(Directory::default()),
+            receivers: RefCell::new(HashMap::new()),
+            senders,
+            pending: RefCell::new(HashMap::new()),
+            next_id: Cell::new(0),
+            rate_last_accepted: Cell::new(0),
+            stopping: Cell::new(false),
+            shutdown_hooks: RefCell::new(Vec::new()),
+            tls,
+            upstreams: RefCell::new(HashMap::new()),
+            taps: RefCell::new(LineTaps::default()),
+            latency,
+        }
+    }
+
     /// A lone shard (id 0 of 1) with `config`, a memory-only engine and nothing connected: for
     /// unit tests of code that needs a `Shard`.
     #[cfg(test)]
     pub fn standalone(config: Config, local_guid: &str) -> Shard {
         // Memory only: no files are opened for a test shard.
         let engine = Engine::new(strata_storage::dbengine::EngineConfig::new(1 << 20), None);
-        Shard {
-            id: 0,
-            shards: 1,
-            config: Arc::new(config),
-            local_guid: local_guid.into(),
-            registry: RefCell::new(HostRegistry::with_engine(engine.clone())),
-            engine,
-            directory: RefCell::new(Directory::default()),
-            receivers: RefCell::new(HashMap::new()),
-            senders: None,
-            pending: RefCell::new(HashMap::new()),
-            next_id: Cell::new(0),
-            rate_last_accepted: Cell::new(0),
-            stopping: Cell::new(false),
-            shutdown_hooks: RefCell::new(Vec::new()),
-            tls: None,
-            upstreams: RefCell::new(HashMap::new()),
-            taps: RefCell::new(LineTaps::default()),
-            latency: Rc::new(ShardLatency::new(0)),
-        }
+        let latency = Rc::new(ShardLatency::new(0));
+        Shard::new(0, 1, Arc::new(config), local_guid.into(), engine, None, None, latency)
     }
 
     pub fn owner(&self, guid: &str) -> usize {
         owner_of(guid, self.shards)
     }
 
-    fn new_id(&self) -> u64 {
+    /// A fresh id of this shard (requests, receiver generations).
+    pub fn new_id(&self) -> u64 {
         let id = self.next_id.get().wrapping_add(1);
         self.next_id.set(id);
         id

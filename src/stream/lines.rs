@@ -90,6 +90,17 @@ impl LineBuffer {
         self.end = (self.end + n).min(self.buf.len());
     }
 
+    /// Appends `bytes` (any split, partial lines allowed), growing the buffer as needed.
+    pub fn push(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            let spare = self.spare_mut();
+            let n = spare.len().min(bytes.len());
+            spare[..n].copy_from_slice(&bytes[..n]);
+            self.advance(n);
+            bytes = &bytes[n..];
+        }
+    }
+
     /// The next complete line without its `\n` (a `\r` before it is kept; the tokenizer
     /// treats it as whitespace), `Ok(None)` if only a partial line is buffered, or an
     /// error once the current line is longer than [`MAX_LINE`] including its `\n`. The
@@ -128,14 +139,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn feed(lb: &mut LineBuffer, bytes: &[u8]) {
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            let spare = lb.spare_mut();
-            let n = spare.len().min(rest.len());
-            spare[..n].copy_from_slice(&rest[..n]);
-            lb.advance(n);
-            rest = &rest[n..];
-        }
+        lb.push(bytes);
     }
 
     fn drain(lb: &mut LineBuffer) -> Result<Vec<Vec<u8>>, LineTooLong> {
