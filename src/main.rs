@@ -82,15 +82,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let guid = config::load_or_create_machine_guid(&config.directories.lib)
         .context("cannot load or create the machine GUID")?;
+    let web_off = config.web.mode == config::WebMode::None;
     let cores = match cli.cores {
         Some(0) => anyhow::bail!("--cores must be at least 1"),
         Some(n) => n,
         // Nothing is received without a web server: every host of the node (localhost)
         // lives on one shard, and more shards would only idle.
-        None if config.web.mode == config::WebMode::None => 1,
+        None if web_off => 1,
         None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
     };
-    let web_off = config.web.mode == config::WebMode::None;
     let tls = if web_off {
         None
     } else {

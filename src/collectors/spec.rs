@@ -38,6 +38,15 @@ impl DimSpec {
         DimSpec { id: id.into(), name: name.into(), algorithm, multiplier, divisor, hidden: false }
     }
 
+    /// Two incremental dimensions drawn on either side of zero (reads/writes,
+    /// received/sent): `up` with `multiplier`, `down` with its negation.
+    pub fn incremental_pair(up: &str, down: &str, multiplier: i64, divisor: i64) -> Vec<DimSpec> {
+        vec![
+            DimSpec::new(up, Algorithm::Incremental, multiplier, divisor),
+            DimSpec::new(down, Algorithm::Incremental, -multiplier, divisor),
+        ]
+    }
+
     /// The same dimension, hidden.
     pub fn hidden(mut self) -> DimSpec {
         self.hidden = true;

@@ -113,13 +113,19 @@ pub fn api_command(req: &ApiRequest) -> Option<String> {
 /// `/api/v1/dbengine` (any `/host/<HOST>/` prefix too): agent-wide engine counters,
 /// answered by the runtime with [`super::dbengine::render`].
 pub fn is_dbengine_stats(req: &ApiRequest) -> bool {
-    req.method == "GET" && split(req).is_ok_and(|s| s.rest.iter().map(String::as_str).eq(["api", "v1", "dbengine"]))
+    is_agent_get(req, "dbengine")
 }
 
 /// `/api/v1/latency` (any `/host/<HOST>/` prefix too): agent-wide latency histograms,
 /// answered by the runtime with [`super::latency::render`].
 pub fn is_latency_stats(req: &ApiRequest) -> bool {
-    req.method == "GET" && split(req).is_ok_and(|s| s.rest.iter().map(String::as_str).eq(["api", "v1", "latency"]))
+    is_agent_get(req, "latency")
+}
+
+/// A GET of exactly `/api/v1/<command>`, under any `/host/<HOST>/` prefix (an
+/// agent-wide endpoint answered by the runtime, whatever host the URL names).
+fn is_agent_get(req: &ApiRequest, command: &str) -> bool {
+    req.method == "GET" && split(req).is_ok_and(|s| s.rest.iter().map(String::as_str).eq(["api", "v1", command]))
 }
 
 /// Slots of an allmetrics scrape window that are loaded before serving (per chart).

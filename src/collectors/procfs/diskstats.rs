@@ -320,10 +320,6 @@ const IOTIME: DiskChart = DiskChart {
     detail: true,
 };
 
-fn rw(reads: &str, writes: &str, mul: i64, div: i64) -> Vec<DimSpec> {
-    vec![DimSpec::new(reads, Algorithm::Incremental, mul, div), DimSpec::new(writes, Algorithm::Incremental, -mul, div)]
-}
-
 impl Diskstats {
     /// One round over the parsed file; `root` is the host prefix for sysfs and /dev
     /// lookups, `mounts` reads `/proc/self/mountinfo` when a new disk needs it.
@@ -395,7 +391,7 @@ impl Diskstats {
                 chart_type: ChartType::Area,
                 priority: 150,
             };
-            let make = || ChartSpec::new(origin, facts).dims(rw("in", "out", 1, 1));
+            let make = || ChartSpec::new(origin, facts).dims(DimSpec::incremental_pair("in", "out", 1, 1));
             em.collect("system.io", make, &[("in", read_kb), ("out", write_kb)]);
         }
 
@@ -419,10 +415,16 @@ impl Diskstats {
         };
         if d.io.check(l.readsectors != 0 || l.writesectors != 0 || l.discardsectors != 0) {
             let values = [("reads", c(l.readsectors)), ("writes", c(l.writesectors))];
-            emit(d, "disk", IO, rw("reads", "writes", SECTOR, 1024), &values);
+            emit(d, "disk", IO, DimSpec::incremental_pair("reads", "writes", SECTOR, 1024), &values);
         }
         if d.ops.check(l.reads != 0 || l.writes != 0 || l.discards != 0 || l.flushes != 0) {
-            emit(d, "disk_ops", OPS, rw("reads", "writes", 1, 1), &[("reads", c(l.reads)), ("writes", c(l.writes))]);
+            emit(
+                d,
+                "disk_ops",
+                OPS,
+                DimSpec::incremental_pair("reads", "writes", 1, 1),
+                &[("reads", c(l.reads)), ("writes", c(l.writes))],
+            );
         }
         if d.backlog.check(l.backlog_ms != 0) {
             let dims = vec![DimSpec::new("backlog", Algorithm::Incremental, 1, 1)];
@@ -441,13 +443,13 @@ impl Diskstats {
                 d,
                 "disk_mops",
                 MOPS,
-                rw("reads", "writes", 1, 1),
+                DimSpec::incremental_pair("reads", "writes", 1, 1),
                 &[("reads", c(l.mreads)), ("writes", c(l.mwrites))],
             );
         }
         if d.iotime.check(l.readms != 0 || l.writems != 0 || l.discardms != 0 || l.flushms != 0) {
             let values = [("reads", c(l.readms)), ("writes", c(l.writems))];
-            emit(d, "disk_iotime", IOTIME, rw("reads", "writes", 1, 1), &values);
+            emit(d, "disk_iotime", IOTIME, DimSpec::incremental_pair("reads", "writes", 1, 1), &values);
         }
     }
 }

@@ -169,10 +169,6 @@ fn iface_spec(origin: Origin<'_>, i: &Iface, what: &IfaceChart, dims: Vec<DimSpe
     }
 }
 
-fn in_out(a: &str, b: &str, mul: i64, div: i64) -> Vec<DimSpec> {
-    vec![DimSpec::new(a, Algorithm::Incremental, mul, div), DimSpec::new(b, Algorithm::Incremental, -mul, div)]
-}
-
 /// `/sys/class/net/IFACE/speed` in Mbit/s (`None` when unreadable; a negative speed,
 /// as virtual NICs report, reads as 0 like Netdata's number parser does).
 fn read_speed(root: &Path, iface: &str) -> Option<u64> {
@@ -261,24 +257,24 @@ impl NetDev {
             let id = note(i, &BANDWIDTH);
             let speed = if i.is_virtual { None } else { read_speed(root, &i.name) };
             let vars: Vec<(&str, f64)> = speed.map(|s| ("nic_speed_max", (s * 1000) as f64)).into_iter().collect();
-            let make = || iface_spec(origin, i, &BANDWIDTH, in_out("received", "sent", 8, 1000));
+            let make = || iface_spec(origin, i, &BANDWIDTH, DimSpec::incremental_pair("received", "sent", 8, 1000));
             em.collect_with_vars(&id, make, &[("received", c(l.rbytes)), ("sent", c(l.tbytes))], &vars);
         }
         if i.packets.check(l.rpackets != 0 || l.tpackets != 0 || l.rmulticast != 0) {
             let id = note(i, &PACKETS);
-            let mut dims = in_out("received", "sent", 1, 1);
+            let mut dims = DimSpec::incremental_pair("received", "sent", 1, 1);
             dims.push(DimSpec::new("multicast", Algorithm::Incremental, 1, 1));
             let values = [("received", c(l.rpackets)), ("sent", c(l.tpackets)), ("multicast", c(l.rmulticast))];
             em.collect(&id, || iface_spec(origin, i, &PACKETS, dims), &values);
         }
         if i.errors.check(l.rerrors != 0 || l.terrors != 0) {
             let id = note(i, &ERRORS);
-            let make = || iface_spec(origin, i, &ERRORS, in_out("inbound", "outbound", 1, 1));
+            let make = || iface_spec(origin, i, &ERRORS, DimSpec::incremental_pair("inbound", "outbound", 1, 1));
             em.collect(&id, make, &[("inbound", c(l.rerrors)), ("outbound", c(l.terrors))]);
         }
         if i.drops.check(l.rdrops != 0 || l.tdrops != 0) {
             let id = note(i, &DROPS);
-            let make = || iface_spec(origin, i, &DROPS, in_out("inbound", "outbound", 1, 1));
+            let make = || iface_spec(origin, i, &DROPS, DimSpec::incremental_pair("inbound", "outbound", 1, 1));
             em.collect(&id, make, &[("inbound", c(l.rdrops)), ("outbound", c(l.tdrops))]);
         }
     }

@@ -12,11 +12,6 @@ pub fn lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 /// The words of a line: runs of bytes between any of the separator bytes `seps`
 /// (empty words are skipped).
-pub fn words<'a>(line: &'a [u8], seps: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
-    line.split(move |b| seps.contains(b)).filter(|w| !w.is_empty())
-}
-
-/// The words of a line, collected.
 pub fn word_vec<'a>(line: &'a [u8], seps: &[u8]) -> Vec<&'a [u8]> {
     line.split(|b| seps.contains(b)).filter(|w| !w.is_empty()).collect()
 }
