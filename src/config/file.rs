@@ -7,14 +7,19 @@
 //! the same name merge; names are case-sensitive and may contain spaces; values are
 //! verbatim (no quote or backslash processing, no inline comments).
 //!
-//! Written by hand rather than with an ini crate: these few rules are the whole syntax,
-//! and general ini parsers (rust-ini, with quote and escape processing off) differ from
-//! them in ways that matter for real files: an indented `# comment` becomes a key, `:`
-//! also separates key and value, a trailing `\` joins the next line, `;` starts a
-//! comment and `]` ends a section name. Invariant: the `Document` holds exactly what
-//! Netdata would have read.
+//! The `ini` crate (rust-ini) does the parsing, with quote and escape processing off.
+//! Left alone, it differs from Netdata in ways that matter for real files (see the
+//! tests): an indented `# comment` becomes a key, `:` also separates key and value, a
+//! trailing `\` joins the next line, `;` starts a comment, and `]` ends a section name.
+//! So each line is first cut up by Netdata's rules and re-emitted in a canonical form
+//! in which the characters rust-ini treats specially are replaced by private-use code
+//! points (U+E000 + ASCII code), which are mapped back after parsing. Invariant: the
+//! `Document` holds exactly what Netdata would have read. (Input that itself contains
+//! those private-use code points, U+E000..=U+E07F, is not supported.)
 
 use std::path::Path;
+
+use ini::{Ini, ParseOption};
 
 use super::error::ConfigError;
 
@@ -78,39 +83,123 @@ pub struct Document {
     sections: Vec<Section>,
 }
 
+const SPECIAL: &[char] = &['\\', '\r', '[', ']', ':', ';', '#', '=', '"', '\'', '\n'];
+const PRIVATE_BASE: u32 = 0xE000;
+
+fn encode(s: &str, out: &mut String) {
+    for c in s.chars() {
+        if SPECIAL.contains(&c) {
+            // All SPECIAL chars are ASCII, so the result is a valid private-use scalar.
+            out.push(char::from_u32(PRIVATE_BASE + c as u32).unwrap_or(c));
+        } else {
+            out.push(c);
+        }
+    }
+}
+
+fn decode(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            let code = c as u32;
+            if (PRIVATE_BASE..PRIVATE_BASE + 0x80).contains(&code) {
+                let ascii = char::from_u32(code - PRIVATE_BASE).unwrap_or(c);
+                if SPECIAL.contains(&ascii) {
+                    return ascii;
+                }
+            }
+            c
+        })
+        .collect()
+}
+
+/// Cut `text` into lines by Netdata's rules and re-emit them so that rust-ini reads
+/// them unchanged.
+fn canonicalize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_section = false;
+    for raw in text.split('\n') {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix('[') {
+            let name = rest.strip_suffix(']').unwrap_or(rest).trim();
+            out.push('[');
+            encode(name, &mut out);
+            out.push_str("]\n");
+            in_section = true;
+            continue;
+        }
+        if !in_section {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let (key, value) = (key.trim(), value.trim());
+        if key.is_empty() {
+            continue;
+        }
+        encode(key, &mut out);
+        out.push_str(" = ");
+        encode(value, &mut out);
+        out.push('\n');
+    }
+    out
+}
+
+fn ini_options() -> ParseOption {
+    ParseOption {
+        enabled_quote: false,
+        enabled_escape: false,
+        enabled_indented_mutiline_value: false,
+        enabled_preserve_key_leading_whitespace: false,
+    }
+}
+
 impl Document {
-    /// Parse `text` by Netdata's line rules; `origin` (normally the file path) is
-    /// recorded in every entry.
+    /// Parse `text`; `origin` (normally the file path) is recorded in every entry.
     pub fn parse(text: &str, origin: &str) -> Document {
         let mut doc = Document::default();
-        let mut section: Option<String> = None;
-        for raw in text.split('\n') {
-            let line = raw.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
+        let canonical = canonicalize(text);
+        match Ini::load_from_str_opt(&canonical, ini_options()) {
+            Ok(ini) => {
+                for (name, props) in ini.iter() {
+                    let Some(name) = name else { continue };
+                    let section = decode(name);
+                    doc.ensure_section(&section);
+                    for (key, value) in props.iter() {
+                        let key = decode(key);
+                        let entry = Entry {
+                            value: decode(value),
+                            origin: origin.to_string(),
+                            section: section.clone(),
+                            key: key.clone(),
+                        };
+                        doc.set(&section, &key, entry);
+                    }
+                }
             }
-            if let Some(rest) = line.strip_prefix('[') {
-                let name = rest.strip_suffix(']').unwrap_or(rest).trim();
-                doc.ensure_section(name);
-                section = Some(name.to_string());
-                continue;
-            }
-            let (Some(section), Some((key, value))) = (&section, line.split_once('=')) else {
-                continue;
-            };
-            let (key, value) = (key.trim(), value.trim());
-            if key.is_empty() {
-                continue;
-            }
-            let entry = Entry {
-                value: value.to_string(),
-                origin: origin.to_string(),
-                section: section.clone(),
-                key: key.to_string(),
-            };
-            doc.set(section, key, entry);
+            // The canonical form never contains anything rust-ini rejects; should that
+            // ever change, read the canonical lines directly rather than lose the file.
+            Err(_) => doc.parse_canonical_directly(&canonical, origin),
         }
         doc
+    }
+
+    fn parse_canonical_directly(&mut self, canonical: &str, origin: &str) {
+        let mut section: Option<String> = None;
+        for line in canonical.lines() {
+            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                let name = decode(name);
+                self.ensure_section(&name);
+                section = Some(name);
+            } else if let (Some(s), Some((k, v))) = (&section, line.split_once(" = ")) {
+                let (key, value) = (decode(k), decode(v));
+                let entry = Entry { value, origin: origin.to_string(), section: s.clone(), key: key.clone() };
+                self.set(&s.clone(), &key, entry);
+            }
+        }
     }
 
     /// Read and parse `path`. A missing file is `Ok(None)`; any other I/O error (and a
@@ -169,6 +258,24 @@ mod tests {
 
     fn value<'a>(d: &'a Document, s: &str, k: &str) -> Option<&'a str> {
         d.get(s, k).map(|e| e.value.as_str())
+    }
+
+    /// What rust-ini does by itself with quote/escape off: the reasons for
+    /// `canonicalize`. If the crate changes behaviour these tests say so.
+    #[test]
+    fn raw_rust_ini_differs_from_netdata() {
+        let get = |text: &str, s: &str, k: &str| {
+            Ini::load_from_str_opt(text, ini_options()).ok().and_then(|i| i.get_from(Some(s), k).map(str::to_string))
+        };
+        // Quotes and backslashes stay verbatim with these options.
+        assert_eq!(get("[a]\nk = \"x\" \"y\"\n", "a", "k").as_deref(), Some("\"x\" \"y\""));
+        assert_eq!(get("[a]\nk = C:\\dir\\n\n", "a", "k").as_deref(), Some("C:\\dir\\n"));
+        // ':' separates key and value.
+        assert_eq!(get("[a]\nx:y = 1\n", "a", "x").as_deref(), Some("y = 1"));
+        // An indented comment becomes a key.
+        assert_eq!(get("[a]\n\t# history = 5\n", "a", "# history").as_deref(), Some("5"));
+        // A trailing backslash joins the next line.
+        assert_eq!(get("[a]\nk = x\\\nj = 2\n", "a", "j"), None);
     }
 
     #[test]
