@@ -5,12 +5,7 @@
 //! Invariants: nothing here allocates except the functions returning a `String`; every
 //! function is total (no panics on any input).
 
-use crate::stream::command::MAX_ID_LEN;
-
-/// Truncates an id to [`MAX_ID_LEN`] bytes (REC-8), the same way at definition and lookup.
-pub fn truncate_id(id: &[u8]) -> &[u8] {
-    &id[..id.len().min(MAX_ID_LEN)]
-}
+pub use crate::stream::command::truncate_id;
 
 /// The bytes as a `String`, invalid UTF-8 replaced.
 pub fn lossy(b: &[u8]) -> String {
@@ -85,7 +80,7 @@ mod tests {
         assert_eq!(split_type_id(b".x"), None);
         assert_eq!(split_type_id(b"x."), None);
         let long = vec![b'x'; 300];
-        assert_eq!(truncate_id(&long).len(), MAX_ID_LEN);
+        assert_eq!(truncate_id(&long).len(), crate::stream::command::MAX_ID_LEN);
         assert!(contains(b" hidden noreset", b"noreset"));
         assert!(!contains(b"  ", b"hidden"));
     }

@@ -222,8 +222,9 @@ fn show(b: &[u8]) -> String {
     String::from_utf8_lossy(&b[..b.len().min(SHOW_MAX)]).into_owned()
 }
 
+/// Truncates an id to [`MAX_ID_LEN`] bytes (REC-8), the same way at definition and lookup.
 #[inline]
-fn truncate_id(id: &[u8]) -> &[u8] {
+pub fn truncate_id(id: &[u8]) -> &[u8] {
     &id[..id.len().min(MAX_ID_LEN)]
 }
 
