@@ -139,7 +139,12 @@ pub fn replay(source: &str, guid: &str, stream: &[u8], pacing: Pacing) -> Vec<Ch
                 .take_while(|t| *t <= last)
                 .map(|t| (0..c.dims.len()).map(|col| c.store.get(col, t)).collect())
                 .collect();
-            Some(ChartSeries { source: source.to_string(), chart: c.id.clone(), update_every: c.update_every, rows })
+            Some(ChartSeries {
+                source: source.to_string(),
+                chart: c.id.to_string(),
+                update_every: c.update_every,
+                rows,
+            })
         })
         .collect()
 }

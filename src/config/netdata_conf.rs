@@ -504,7 +504,7 @@ mod tests {
         assert_eq!(g.history, 3996);
         assert_eq!(g.update_every, 1);
         assert_eq!(g.memory_mode, MemoryMode::DbEngine);
-        assert_eq!((g.page_cache_mib, g.dbengine_disk_mib, g.dbengine_block_slots), (32, 256, 256));
+        assert_eq!((g.page_cache_mib, g.dbengine_disk_mib, g.dbengine_block_slots), (32, 256, 128));
         assert_eq!(g.cleanup_orphan_hosts_after_secs, 3600);
         assert!(g.delete_orphan_hosts_files);
         assert_eq!(g.cleanup_obsolete_charts_after_secs, 3600);

@@ -19,6 +19,8 @@
 
 use std::mem;
 
+use compact_str::CompactString;
+
 use thiserror::Error;
 
 use super::names::{chart_display_name, contains, lossy, sanitize_name, split_type_id, truncate_id};
@@ -104,6 +106,11 @@ impl Default for ReceiverSession {
     fn default() -> Self {
         ReceiverSession::new(0, "plugin", 1)
     }
+}
+
+/// Bytes as a chart string (invalid UTF-8 replaced).
+fn compact(b: &[u8]) -> CompactString {
+    CompactString::from_utf8_lossy(b)
 }
 
 fn nonempty(o: Option<&[u8]>) -> Option<&[u8]> {
@@ -197,6 +204,13 @@ impl ReceiverSession {
                 let id = truncate_id(chart);
                 let idx = host.chart_idx(id).ok_or_else(|| SessionError::UnknownChart(lossy(id)))?;
                 if let Some(c) = host.charts.get_mut(idx) {
+                    if c.dims.capacity() > c.dims.len() {
+                        // The definition is complete: a parent keeps one dimension per
+                        // collected metric, so no spare capacity is kept (checked per
+                        // BEGIN, done once per definition).
+                        c.dims.shrink_to_fit();
+                        c.store.shrink_to_fit();
+                    }
                     collect::begin(c, microseconds, now_us);
                 }
                 self.current = Some(idx);
@@ -214,7 +228,7 @@ impl ReceiverSession {
                 self.completed_updates += 1;
                 self.points += out.values;
                 Ok((out.rejected > 0)
-                    .then(|| SessionWarning::SlotsRejected { chart: chart.id.clone(), count: out.rejected }))
+                    .then(|| SessionWarning::SlotsRejected { chart: chart.id.to_string(), count: out.rejected }))
             }
             Command::Flush => {
                 if let Some(c) = self.current.take().and_then(|i| host.charts.get_mut(i)) {
@@ -301,10 +315,10 @@ impl ReceiverSession {
         let Some(chart) = host.charts.get_mut(idx) else {
             return Err(SessionError::InvalidChartId(lossy(line.type_id)));
         };
-        chart.title = line.title.map(lossy).unwrap_or_default();
-        chart.units = line.units.map_or_else(|| "unknown".to_string(), lossy);
-        chart.family = nonempty(line.family).map_or_else(|| lossy(ty), lossy);
-        chart.context = nonempty(line.context).map_or_else(|| lossy(type_id), lossy);
+        chart.title = line.title.map(compact).unwrap_or_default();
+        chart.units = line.units.map_or_else(|| "unknown".into(), compact);
+        chart.family = nonempty(line.family).map_or_else(|| compact(ty), compact);
+        chart.context = nonempty(line.context).map_or_else(|| compact(type_id), compact);
         chart.chart_type = match line.chart_type {
             Some(b"area") => ChartType::Area,
             Some(b"stacked") => ChartType::Stacked,
@@ -329,8 +343,8 @@ impl ReceiverSession {
                 chart.store_first = false;
             }
         }
-        chart.plugin = nonempty(line.plugin).map_or_else(|| self.client.clone(), lossy);
-        chart.module = line.module.map(lossy);
+        chart.plugin = nonempty(line.plugin).map_or_else(|| self.client.as_str().into(), compact);
+        chart.module = line.module.map(compact);
         chart.clock.resync = true;
         chart.clock.definition_dirty = true;
         self.current = Some(idx);
@@ -358,9 +372,9 @@ impl ReceiverSession {
             host.chart_names.entry(name).or_insert(idx);
             return;
         }
-        let old = mem::replace(&mut chart.name, name.clone());
-        if host.chart_names.get(&old) == Some(&idx) {
-            host.chart_names.remove(&old);
+        let old = mem::replace(&mut chart.name, name.as_str().into());
+        if host.chart_names.get(old.as_str()) == Some(&idx) {
+            host.chart_names.remove(old.as_str());
         }
         host.chart_names.entry(name).or_insert(idx);
     }
@@ -372,7 +386,7 @@ impl ReceiverSession {
         };
         let id = truncate_id(line.id);
         if id.is_empty() {
-            return Err(SessionError::EmptyDimensionId { chart: chart.id.clone() });
+            return Err(SessionError::EmptyDimensionId { chart: chart.id.to_string() });
         }
         let algorithm = parse_algorithm(line.algorithm);
         let one_if_zero = |v: Option<i64>| match v {
@@ -383,7 +397,7 @@ impl ReceiverSession {
         let divisor = one_if_zero(line.divisor);
         let (di, note) = chart.add_dimension(id, algorithm, multiplier, divisor);
         if let Some(d) = chart.dims.get_mut(di) {
-            d.name = lossy(nonempty(line.name).unwrap_or(id));
+            d.name = CompactString::from_utf8_lossy(nonempty(line.name).unwrap_or(id));
             d.algorithm = algorithm;
             d.multiplier = multiplier;
             d.divisor = divisor;
@@ -413,7 +427,7 @@ impl ReceiverSession {
             Some(d) if d.id.as_bytes() == id => self.hint,
             _ => chart
                 .dim_idx(id)
-                .ok_or_else(|| SessionError::UnknownDimension { dimension: lossy(id), chart: chart.id.clone() })?,
+                .ok_or_else(|| SessionError::UnknownDimension { dimension: lossy(id), chart: chart.id.to_string() })?,
         };
         self.hint = di + 1;
         if let Some(d) = chart.dims.get_mut(di) {
@@ -501,7 +515,7 @@ mod tests {
     /// `CHART` with positional fields (missing ones are `None`).
     fn chart<'a>(f: &[&'a [u8]]) -> Command<'a> {
         let g = |i: usize| f.get(i).copied();
-        Command::Chart(ChartLine {
+        Command::Chart(Box::new(ChartLine {
             type_id: f[0],
             name: g(1),
             title: g(2),
@@ -514,19 +528,19 @@ mod tests {
             options: g(9),
             plugin: g(10),
             module: g(11),
-        })
+        }))
     }
 
     fn dim<'a>(f: &[&'a [u8]]) -> Command<'a> {
         let g = |i: usize| f.get(i).copied();
-        Command::Dimension(DimensionLine {
+        Command::Dimension(Box::new(DimensionLine {
             id: f[0],
             name: g(1),
             algorithm: g(2),
             multiplier: num(g(3)),
             divisor: num(g(4)),
             options: g(5),
-        })
+        }))
     }
 
     fn begin(chart: &[u8], microseconds: u64) -> Command<'_> {
@@ -541,7 +555,7 @@ mod tests {
         Command::Label {
             name: words[1],
             source: num(words.get(2).copied()).unwrap_or(0),
-            value: LabelValue { words: Words::from_slice(words), first: 3 },
+            value: LabelValue { words: Box::new(Words::from_slice(words)), first: 3 },
         }
     }
 
@@ -747,14 +761,14 @@ mod tests {
         ok(
             &mut s,
             &mut h,
-            Command::Dimension(DimensionLine {
+            Command::Dimension(Box::new(DimensionLine {
                 id: b"d",
                 name: Some(b"D"),
                 algorithm: Some(b"incremental"),
                 multiplier: Some(-8),
                 divisor: Some(1024),
                 options: Some(b"nooverflow"),
-            }),
+            })),
             T0,
         );
         let d = h.chart("a.b").unwrap().dim("d").unwrap();

@@ -7,7 +7,7 @@
 //! every `END` appends slots in increasing time order through `ChartStore::append`, one
 //! sample per dimension in `Chart::dims` order; a gap is appended as a gap, never a zero.
 //! Wall-clock time is always a parameter; nothing here reads a clock or allocates in
-//! steady state (the sample row is a scratch vector kept in the clock).
+//! steady state (the sample row is a scratch vector of the thread, [`ROW`]).
 //!
 //! Choices where Netdata differs between versions or the facts are silent:
 //! * percentage-of-incremental-row divides by Σ(value − prev) of the updated dimensions
@@ -18,6 +18,8 @@
 //!   it becomes the new baseline, exactly like a chart's first collection.
 //! * runs of slots that are gaps anyway (more than `gap_limit` lost iterations) are
 //!   skipped in O(1) instead of slot by slot; the result is the same up to rounding.
+
+use std::cell::RefCell;
 
 use strata_storage::{ChartStore, Sample};
 
@@ -57,8 +59,6 @@ pub struct ChartClock {
     /// Collected values (dimensions `SET` in a block that `END` closed) over the chart's
     /// life; never reset, so it counts every sample a child delivered, stored or not.
     pub values_collected: u64,
-    /// Reusable row of samples for `append`.
-    scratch: Vec<Sample>,
 }
 
 impl ChartClock {
@@ -76,21 +76,22 @@ pub struct DimState {
     pub value: i64,
     /// A `SET` with a value arrived since the previous `END`.
     pub updated: bool,
-    /// `SET`s ever received (reset only by a chart reset).
-    pub count: u64,
+    /// `SET`s ever received (reset only by a chart reset; saturates, only `≤ 1` matters).
+    pub count: u32,
     /// Value at its previous collection.
     pub prev: i64,
-    /// Largest |value| ever `SET`.
-    pub max_abs: u64,
+    /// Some |value| ever `SET` exceeded `u32::MAX` (decides the wrap-around of a
+    /// decreasing incremental counter: 64-bit or 32-bit).
+    pub wide: bool,
     /// This collection's calculated amount.
     pub calc: f64,
     /// Incremental: the not-yet-stored part of earlier deltas; other algorithms: the
     /// previous collection's `calc`.
     pub carry: f64,
     /// `SET`s since the previous `END` (undone by `FLUSH`).
-    block_sets: u64,
-    /// `max_abs` before the first `SET` of the open block (restored by `FLUSH`).
-    block_max_abs: u64,
+    block_sets: u32,
+    /// `wide` before the first `SET` of the open block (restored by `FLUSH`).
+    block_wide: bool,
 }
 
 /// What one `END` did.
@@ -154,17 +155,22 @@ pub fn begin(chart: &mut Chart, microseconds: u64, now_us: i64) {
     }
 }
 
-/// `SET`: `value := v; updated := true; count += 1; max_abs := max(max_abs, |v|)`.
+thread_local! {
+    /// The row of samples `end` appends, reused by every chart of the thread's shard.
+    static ROW: RefCell<Vec<Sample>> = const { RefCell::new(Vec::new()) };
+}
+
+/// `SET`: `value := v; updated := true; count += 1; wide |= |v| > u32::MAX`.
 pub fn set(dim: &mut Dimension, v: i64) {
     let s = &mut dim.state;
     if s.block_sets == 0 {
-        s.block_max_abs = s.max_abs;
+        s.block_wide = s.wide;
     }
     s.value = v;
     s.updated = true;
     s.count = s.count.saturating_add(1);
     s.block_sets = s.block_sets.saturating_add(1);
-    s.max_abs = s.max_abs.max(v.unsigned_abs());
+    s.wide |= v.unsigned_abs() > u64::from(u32::MAX);
 }
 
 /// `FLUSH`: discards the values `SET` since the previous `END` of this chart (REC), as if
@@ -174,7 +180,7 @@ pub fn flush(chart: &mut Chart) {
         let s = &mut d.state;
         if s.block_sets > 0 {
             s.count = s.count.saturating_sub(s.block_sets);
-            s.max_abs = s.block_max_abs;
+            s.wide = s.block_wide;
         }
         s.block_sets = 0;
         s.value = 0;
@@ -197,7 +203,7 @@ fn reset_parts(c: &mut ChartClock, dims: &mut [Dimension]) {
     c.prev_total = 0;
     for d in dims {
         let s = &mut d.state;
-        s.count = u64::from(s.block_sets > 0);
+        s.count = u32::from(s.block_sets > 0);
         s.calc = 0.0;
         s.carry = 0.0;
     }
@@ -307,7 +313,7 @@ pub fn end(chart: &mut Chart, now_us: i64) -> EndOutcome {
                     if !d.noreset {
                         reset_seen = true;
                     }
-                    let cap: u64 = if s.max_abs > u64::from(u32::MAX) { u64::MAX } else { u64::from(u32::MAX) };
+                    let cap: u64 = if s.wide { u64::MAX } else { u64::from(u32::MAX) };
                     let delta = cap.wrapping_sub(s.prev as u64).wrapping_add(s.value as u64);
                     if delta < (cap / 100) * 10 {
                         delta as f64 * mul / div
@@ -338,7 +344,10 @@ pub fn end(chart: &mut Chart, now_us: i64) -> EndOutcome {
     let mut lc = prev_lc;
     let span = |a: i64, b: i64| (a - b) as f64;
     let ue_f = ue as f64;
-    c.scratch.clear();
+    // The row buffer is the thread's (one per shard, not one per chart); taken out for
+    // this call and put back at its end (an early exit only costs a new allocation).
+    let mut row = ROW.with(|r| std::mem::take(&mut *r.borrow_mut()));
+    row.clear();
     while t <= now {
         let remaining = (now - t) / ue_ut + 1;
         let gap_run = if !store_it {
@@ -360,10 +369,10 @@ pub fn end(chart: &mut Chart, now_us: i64) -> EndOutcome {
                     s.carry = 0.0;
                 }
             }
-            c.scratch.clear();
-            c.scratch.resize(dims.len(), Sample::Gap);
+            row.clear();
+            row.resize(dims.len(), Sample::Gap);
             out.slots += gap_run as u64;
-            if store.append(t_last / USEC_PER_SEC, &c.scratch).is_err() {
+            if store.append(t_last / USEC_PER_SEC, &row).is_err() {
                 out.rejected += 1;
             }
             reset_flag = false;
@@ -375,7 +384,7 @@ pub fn end(chart: &mut Chart, now_us: i64) -> EndOutcome {
         }
         let denom = span(now, lc);
         let frac = if denom > 0.0 { span(t, lc) / denom } else { 1.0 };
-        c.scratch.clear();
+        row.clear();
         let mut values = 0u64;
         for d in dims.iter_mut() {
             let s = &mut d.state;
@@ -398,10 +407,10 @@ pub fn end(chart: &mut Chart, now_us: i64) -> EndOutcome {
             } else {
                 Sample::Gap
             };
-            c.scratch.push(sample);
+            row.push(sample);
         }
         out.slots += 1;
-        match store.append(t / USEC_PER_SEC, &c.scratch) {
+        match store.append(t / USEC_PER_SEC, &row) {
             Ok(()) => out.values += values,
             Err(_) => out.rejected += 1,
         }
@@ -411,6 +420,7 @@ pub fn end(chart: &mut Chart, now_us: i64) -> EndOutcome {
         t += ue_ut;
         left -= 1;
     }
+    ROW.with(|r| *r.borrow_mut() = row);
     c.slots_rejected = c.slots_rejected.saturating_add(out.rejected);
 
     // E. Remember.
@@ -789,11 +799,12 @@ mod tests {
         let mut c = chart(&[("A", Absolute, 1, 1), ("B", Absolute, 1, 1)]);
         collect(&mut c, T0, &[Some(1), Some(1)]);
         collect(&mut c, at(1001.5), &[Some(1), Some(1)]);
-        let (ptr, cap) = (c.clock.scratch.as_ptr(), c.clock.scratch.capacity());
+        let row = || ROW.with(|r| (r.borrow().as_ptr(), r.borrow().capacity()));
+        let (ptr, cap) = row();
         for k in 2..50 {
             collect(&mut c, T0 + 200_000 + k * S, &[Some(k), Some(k)]);
         }
-        assert_eq!((c.clock.scratch.as_ptr(), c.clock.scratch.capacity()), (ptr, cap));
+        assert_eq!(row(), (ptr, cap));
         assert_slot(&c, 1, 1049, v(49.0));
     }
 }

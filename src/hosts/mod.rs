@@ -11,11 +11,14 @@
 pub mod apply;
 pub mod collect;
 pub mod files;
+mod id_index;
 mod model;
 pub mod names;
 pub mod registry;
 pub mod store;
 
+use compact_str::CompactString;
+pub use id_index::IdIndex;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -183,16 +186,17 @@ pub struct Host {
 /// One chart of a host.
 #[derive(Debug)]
 pub struct Chart {
-    /// Full `type.id`.
-    pub id: String,
+    /// Full `type.id`. The chart's strings are inline up to 24 bytes (most of them):
+    /// a parent holds one chart per few collected metrics.
+    pub id: CompactString,
     /// The part before the first `.`.
-    pub type_: String,
+    pub type_: CompactString,
     /// Display name `type.name`, sanitised (non-alphanumerics other than `.` → `_`).
-    pub name: String,
-    pub title: String,
-    pub units: String,
-    pub family: String,
-    pub context: String,
+    pub name: CompactString,
+    pub title: CompactString,
+    pub units: CompactString,
+    pub family: CompactString,
+    pub context: CompactString,
     pub chart_type: ChartType,
     pub priority: i64,
     pub update_every: u32,
@@ -200,12 +204,12 @@ pub struct Chart {
     pub detail: bool,
     pub store_first: bool,
     pub hidden: bool,
-    pub plugin: String,
-    pub module: Option<String>,
+    pub plugin: CompactString,
+    pub module: Option<CompactString>,
     pub labels: Vec<Label>,
     pub variables: Vec<Variable>,
     pub dims: Vec<Dimension>,
-    pub dim_index: IdMap<usize>,
+    pub dim_index: IdIndex,
     /// Collection clock and per-chart algorithm state (dbengine-facts.md §2).
     pub clock: collect::ChartClock,
     /// Stored slots, one column per dimension, same order as `dims`.
@@ -215,8 +219,10 @@ pub struct Chart {
 /// One dimension of a chart.
 #[derive(Debug)]
 pub struct Dimension {
-    pub id: String,
-    pub name: String,
+    /// Ids and names of up to 24 bytes (nearly all) are stored inline: no allocation,
+    /// and `SET`'s id check reads the dimension's own cache line.
+    pub id: CompactString,
+    pub name: CompactString,
     pub algorithm: Algorithm,
     pub multiplier: i64,
     pub divisor: i64,

@@ -6,12 +6,14 @@
 
 use std::collections::HashMap;
 
+use compact_str::CompactString;
+
 use strata_storage::{ChartStore, StoreError};
 
 use crate::config::HealthSetting;
 
 use super::names::{sanitize_name, split_type_id};
-use super::{collect, Algorithm, Chart, ChartType, Dimension, Host, HostInfo, IdMap, MemoryMode};
+use super::{collect, Algorithm, Chart, ChartType, Dimension, Host, HostInfo, IdIndex, IdMap, MemoryMode};
 
 impl Host {
     /// An empty host (no charts, labels, variables or claim id), not connected.
@@ -96,13 +98,13 @@ impl Chart {
     pub fn new(id: &str, update_every: u32, store: ChartStore) -> Chart {
         let type_ = split_type_id(id.as_bytes()).map_or(id, |(t, _)| &id[..t.len()]);
         Chart {
-            id: id.to_string(),
-            type_: type_.to_string(),
-            name: sanitize_name(id.as_bytes()),
-            title: String::new(),
-            units: "unknown".to_string(),
-            family: type_.to_string(),
-            context: id.to_string(),
+            id: id.into(),
+            type_: type_.into(),
+            name: sanitize_name(id.as_bytes()).into(),
+            title: CompactString::default(),
+            units: "unknown".into(),
+            family: type_.into(),
+            context: id.into(),
             chart_type: ChartType::Line,
             priority: 1000,
             update_every: update_every.clamp(1, collect::MAX_UPDATE_EVERY),
@@ -110,12 +112,12 @@ impl Chart {
             detail: false,
             store_first: false,
             hidden: false,
-            plugin: String::new(),
+            plugin: CompactString::default(),
             module: None,
             labels: Vec::new(),
             variables: Vec::new(),
             dims: Vec::new(),
-            dim_index: IdMap::default(),
+            dim_index: IdIndex::default(),
             clock: collect::ChartClock::new_chart(),
             store,
         }
@@ -134,7 +136,7 @@ impl Chart {
         if let Some(i) = self.dim_idx(id) {
             return (i, None);
         }
-        let name = String::from_utf8_lossy(id).into_owned();
+        let name = CompactString::from_utf8_lossy(id);
         let (_, note) = self.store.add_column(id);
         self.dims.push(Dimension {
             id: name.clone(),
@@ -150,13 +152,21 @@ impl Chart {
             last_collected_ut: 0,
         });
         let i = self.dims.len() - 1;
-        self.dim_index.insert(id.into(), i);
+        let dims = &self.dims;
+        self.dim_index.insert(dims[i].id.as_bytes(), i, |q| dims.get(q).map_or(&[][..], |d| d.id.as_bytes()));
         (i, note)
     }
 
-    /// Index (= storage column) of a dimension by id.
+    /// Index (= storage column) of a dimension by id. Ids are kept as UTF-8 (invalid
+    /// sequences replaced), so an id that is not UTF-8 is looked up in that form: two
+    /// such ids that differ only in their invalid bytes name one dimension.
     pub fn dim_idx(&self, id: &[u8]) -> Option<usize> {
-        self.dim_index.get(id).copied()
+        let dims = &self.dims;
+        let id_of = |q: usize| dims.get(q).map_or(&[][..], |d| d.id.as_bytes());
+        match std::str::from_utf8(id) {
+            Ok(_) => self.dim_index.get(id, id_of),
+            Err(_) => self.dim_index.get(String::from_utf8_lossy(id).as_bytes(), id_of),
+        }
     }
 
     /// A dimension by id.

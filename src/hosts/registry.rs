@@ -304,10 +304,10 @@ mod tests {
             plugin: None,
             module: None,
         };
-        s.apply(h, Command::Chart(chart), 0).unwrap();
+        s.apply(h, Command::Chart(Box::new(chart)), 0).unwrap();
         for id in [&b"x"[..], b"y"] {
             let d = DimensionLine { id, name: None, algorithm: None, multiplier: None, divisor: None, options: None };
-            s.apply(h, Command::Dimension(d), 0).unwrap();
+            s.apply(h, Command::Dimension(Box::new(d)), 0).unwrap();
         }
         for now in [1_000_300_000, 1_001_300_000] {
             s.apply(h, Command::Begin { chart: b"a.b", microseconds: 0 }, now).unwrap();

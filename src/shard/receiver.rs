@@ -32,7 +32,7 @@ use super::{client_ip, summary_of, unix_now, unix_now_us};
 
 /// A receiver that got no bytes for longer than this is dead and may be replaced.
 const STALE_RECEIVER_SECS: i64 = 30;
-/// Idle stream timeout (REC-5).
+/// Idle stream timeout (REC-5), enforced by the shard's idle sweep (`idle`).
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Builds the host identity from the handshake.
@@ -176,10 +176,11 @@ pub async fn run(
 
     let generation = shard.new_id();
     let last_rx = Rc::new(Cell::new(now));
-    shard
-        .receivers
-        .borrow_mut()
-        .insert(guid.clone(), ReceiverHandle { last_rx: last_rx.clone(), fd: stream.raw_fd(), generation });
+    let timed_out = Rc::new(Cell::new(false));
+    shard.receivers.borrow_mut().insert(
+        guid.clone(),
+        ReceiverHandle { last_rx: last_rx.clone(), fd: stream.raw_fd(), generation, timed_out: timed_out.clone() },
+    );
     let summary = summary_of(&shard, &guid);
     shard.publish(&guid, summary).await;
     if settings.health != HealthSetting::No && settings.postpone_alarms_secs > 0 {
@@ -194,7 +195,6 @@ pub async fn run(
 
     let session = ReceiverSession::new(version, format!("{ip}:{port}"), update_every);
     let mut source = LineSource::with_buffer("receiver", session, LineBuffer::with_initial(&early), true);
-    let _ = stream.set_read_timeout(Some(IDLE_TIMEOUT));
     let log_prefix = format!("STREAM {hostname} [receive from [{ip}]:{port}]");
     let mut claim = None;
     // When the last socket read completed: its batch's ingest latency ends when `ingest`
@@ -227,6 +227,9 @@ pub async fn run(
         }
         match stream.read(source.lines.spare_mut()).await {
             Ok(0) if shard.stopping.get() => break "strata is shutting down".into(),
+            _ if timed_out.get() => {
+                break format!("socket timeout: nothing received for {} seconds", IDLE_TIMEOUT.as_secs())
+            }
             Ok(0) => break "connection closed by the child".into(),
             Ok(n) => {
                 read_done = Some(Instant::now());

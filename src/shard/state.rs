@@ -42,6 +42,8 @@ pub struct ReceiverHandle {
     pub fd: RawFd,
     /// Distinguishes this receiver from a later one of the same host.
     pub generation: u64,
+    /// Set by the idle sweep (`idle`) just before it shuts the socket down.
+    pub timed_out: Rc<Cell<bool>>,
 }
 
 /// Replica of every host of the agent (all shards), kept by directory messages.

@@ -10,7 +10,7 @@
 //! has a non-empty type and id around its first `.`.
 
 use crate::stream::request::is_guid;
-use crate::stream::tokenizer::{keyword, tokenize, Words};
+use crate::stream::tokenizer::{keyword, tokenize, tokenize_first, Words};
 
 /// Chart ids and dimension ids longer than this are truncated, consistently at definition
 /// and at lookup (REC-8).
@@ -66,18 +66,22 @@ pub struct DimensionLine<'a> {
 
 /// The value words of a `LABEL` line (a v1.29.3 child sends the value unquoted, so a
 /// value with spaces arrives as several words; they are re-joined with single spaces).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct LabelValue<'a> {
-    pub words: Words<'a>,
+    /// Boxed: a `LABEL` is rare, and an inline word array would make every `Command`
+    /// (moved once per line) hundreds of bytes large.
+    pub words: Box<Words<'a>>,
     /// Index of the first value word in `words`.
     pub first: usize,
 }
 
 /// One parsed line.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Command<'a> {
-    Chart(ChartLine<'a>),
-    Dimension(DimensionLine<'a>),
+    /// Definitions are boxed so that the data commands (`BEGIN`, `SET`, `END`), which
+    /// are nearly every line, stay small when a `Command` is moved.
+    Chart(Box<ChartLine<'a>>),
+    Dimension(Box<DimensionLine<'a>>),
     /// `BEGIN type.id [microseconds]`; `chart` truncated to [`MAX_ID_LEN`].
     Begin {
         chart: &'a [u8],
@@ -240,8 +244,8 @@ pub fn parse_line(line: &[u8], version: u32) -> Result<Parsed<'_>, ProtocolError
     let kw = keyword(line);
     match kw {
         b"" => Ok(Parsed::NOTHING),
-        b"SET" => parse_set(&tokenize(line)),
-        b"BEGIN" => parse_begin(&tokenize(line)),
+        b"SET" => parse_set(&tokenize_first::<3>(line)),
+        b"BEGIN" => parse_begin(&tokenize_first::<3>(line)),
         b"END" => Ok(Parsed::command(Command::End)),
         b"CHART" => parse_chart(&tokenize(line)),
         b"DIMENSION" => parse_dimension(&tokenize(line)),
@@ -263,13 +267,13 @@ pub fn parse_line(line: &[u8], version: u32) -> Result<Parsed<'_>, ProtocolError
     }
 }
 
-fn parse_set<'a>(w: &Words<'a>) -> Result<Parsed<'a>, ProtocolError> {
+fn parse_set<'a>(w: &Words<'a, 3>) -> Result<Parsed<'a>, ProtocolError> {
     let id = non_empty(w.get(1)).ok_or(ProtocolError::SetWithoutId)?;
     let value = non_empty(w.get(2)).map(|v| parse_i64_base0(v).0);
     Ok(Parsed::command(Command::Set { dimension: truncate_id(id), value }))
 }
 
-fn parse_begin<'a>(w: &Words<'a>) -> Result<Parsed<'a>, ProtocolError> {
+fn parse_begin<'a>(w: &Words<'a, 3>) -> Result<Parsed<'a>, ProtocolError> {
     let chart = non_empty(w.get(1)).ok_or(ProtocolError::BeginWithoutChart)?;
     let microseconds = w.get(2).map(parse_digits_u64).unwrap_or(0);
     Ok(Parsed::command(Command::Begin { chart: truncate_id(chart), microseconds }))
@@ -285,7 +289,7 @@ fn parse_chart<'a>(w: &Words<'a>) -> Result<Parsed<'a>, ProtocolError> {
         Some(p) if p > 0 && p + 1 < type_id.len() => {}
         _ => return Err(ProtocolError::ChartInvalidId(show(raw))),
     }
-    Ok(Parsed::command(Command::Chart(ChartLine {
+    Ok(Parsed::command(Command::Chart(Box::new(ChartLine {
         type_id,
         name: w.get(2),
         title: w.get(3),
@@ -298,19 +302,19 @@ fn parse_chart<'a>(w: &Words<'a>) -> Result<Parsed<'a>, ProtocolError> {
         options: w.get(10),
         plugin: w.get(11),
         module: w.get(12),
-    })))
+    }))))
 }
 
 fn parse_dimension<'a>(w: &Words<'a>) -> Result<Parsed<'a>, ProtocolError> {
     let id = non_empty(w.get(1)).ok_or(ProtocolError::DimensionWithoutId)?;
-    Ok(Parsed::command(Command::Dimension(DimensionLine {
+    Ok(Parsed::command(Command::Dimension(Box::new(DimensionLine {
         id: truncate_id(id),
         name: w.get(2),
         algorithm: w.get(3),
         multiplier: non_empty(w.get(4)).map(|v| parse_i64_base0(v).0),
         divisor: non_empty(w.get(5)).map(|v| parse_i64_base0(v).0),
         options: w.get(6),
-    })))
+    }))))
 }
 
 fn parse_variable<'a>(w: &Words<'a>) -> Result<Parsed<'a>, ProtocolError> {
@@ -333,7 +337,7 @@ fn parse_label(w: Words<'_>) -> Parsed<'_> {
         (Some(name), Some(source)) if w.len() >= 4 => Parsed::command(Command::Label {
             name,
             source: parse_i64_base10(source),
-            value: LabelValue { words: w, first: 3 },
+            value: LabelValue { words: Box::new(w), first: 3 },
         }),
         _ => Parsed::warning(Warning::LabelMalformed),
     }
@@ -588,14 +592,14 @@ mod tests {
 
     fn chart(line: &str) -> ChartLine<'_> {
         match ok(line, 3) {
-            Command::Chart(c) => c,
+            Command::Chart(c) => *c,
             c => panic!("{c:?}"),
         }
     }
 
     fn dim(line: &str) -> DimensionLine<'_> {
         match ok(line, 3) {
-            Command::Dimension(d) => d,
+            Command::Dimension(d) => *d,
             c => panic!("{c:?}"),
         }
     }

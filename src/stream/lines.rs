@@ -13,6 +13,12 @@ pub const MAX_LINE: usize = 16384;
 /// Smallest free space [`LineBuffer::spare_mut`] hands out.
 const MIN_SPARE: usize = 4096;
 
+/// Initial size of a stream's buffer: a child's whole second of 500 metrics (~11 KB)
+/// arrives in two reads, and a parent holding thousands of children keeps 8 KiB per
+/// connection instead of 16. It grows (up to about 2 × [`MAX_LINE`]) only while one line
+/// needs the room.
+const STREAM_BUFFER: usize = 8192;
+
 /// A line exceeded [`MAX_LINE`] bytes including its `\n` (REC-6: log and close).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("received a line longer than {max} bytes (at least {len} bytes without a newline); closing the connection")]
@@ -40,7 +46,7 @@ impl LineBuffer {
 
     /// A buffer that already holds `bytes` (received after the handshake head).
     pub fn with_initial(bytes: &[u8]) -> Self {
-        let mut lb = LineBuffer::new(MAX_LINE.max(bytes.len() + MIN_SPARE));
+        let mut lb = LineBuffer::new(STREAM_BUFFER.max(bytes.len() + MIN_SPARE));
         lb.buf[..bytes.len()].copy_from_slice(bytes);
         lb.end = bytes.len();
         lb

@@ -11,14 +11,14 @@
 /// At most this many words per line (keyword + 19 parameters).
 pub const MAX_WORDS: usize = 20;
 
-/// The words of one line, borrowed from it. No allocation.
+/// The first (at most) `N` words of one line, borrowed from it. No allocation.
 #[derive(Debug, Clone, Copy)]
-pub struct Words<'a> {
-    words: [&'a [u8]; MAX_WORDS],
+pub struct Words<'a, const N: usize = MAX_WORDS> {
+    words: [&'a [u8]; N],
     len: usize,
 }
 
-impl<'a> Words<'a> {
+impl<'a, const N: usize> Words<'a, N> {
     pub fn len(&self) -> usize {
         self.len
     }
@@ -26,8 +26,8 @@ impl<'a> Words<'a> {
         self.len == 0
     }
     /// Words from a slice (at most [`MAX_WORDS`] are kept); for building commands by hand.
-    pub fn from_slice(words: &[&'a [u8]]) -> Words<'a> {
-        let mut w = Words { words: [&[]; MAX_WORDS], len: 0 };
+    pub fn from_slice(words: &[&'a [u8]]) -> Words<'a, N> {
+        let mut w = Words { words: [&[]; N], len: 0 };
         for (slot, word) in w.words.iter_mut().zip(words) {
             *slot = word;
             w.len += 1;
@@ -44,15 +44,15 @@ impl<'a> Words<'a> {
     }
     /// The words in order.
     pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
-        self.words[..self.len.min(MAX_WORDS)].iter().copied()
+        self.words[..self.len.min(N)].iter().copied()
     }
     /// The words from index `from` on (empty when `from >= len`).
     pub fn iter_from(&self, from: usize) -> impl Iterator<Item = &'a [u8]> + '_ {
-        let end = self.len.min(MAX_WORDS);
+        let end = self.len.min(N);
         self.words[from.min(end)..end].iter().copied()
     }
     fn push(&mut self, w: &'a [u8]) -> bool {
-        if self.len < MAX_WORDS {
+        if self.len < N {
             self.words[self.len] = w;
             self.len += 1;
             true
@@ -73,50 +73,51 @@ fn is_quote(b: u8) -> bool {
     b == b'"' || b == b'\''
 }
 
-/// The line up to (not including) its first NUL byte.
-#[inline]
-fn until_nul(line: &[u8]) -> &[u8] {
-    match line.iter().position(|&b| b == 0) {
-        Some(p) => &line[..p],
-        None => line,
-    }
-}
-
 /// The keyword of a line: the first run of non-separator bytes, quotes not interpreted.
-/// Empty for a blank line.
+/// Empty for a blank line. Only the keyword's bytes are scanned (a NUL ends it too).
 pub fn keyword(line: &[u8]) -> &[u8] {
-    let line = until_nul(line);
-    let start = line.iter().position(|&b| !is_separator(b)).unwrap_or(line.len());
+    let start = line.iter().position(|&b| b == 0 || !is_separator(b)).unwrap_or(line.len());
     let rest = &line[start..];
-    let len = rest.iter().position(|&b| is_separator(b)).unwrap_or(rest.len());
+    let len = rest.iter().position(|&b| b == 0 || is_separator(b)).unwrap_or(rest.len());
     &rest[..len]
 }
 
 /// Splits a line into words (spec §4.1). The first word is always present (empty for a
 /// blank line), so `len() >= 1`.
 pub fn tokenize(line: &[u8]) -> Words<'_> {
-    let line = until_nul(line);
-    let n = line.len();
-    let mut out = Words { words: [&[]; MAX_WORDS], len: 0 };
+    tokenize_first::<MAX_WORDS>(line)
+}
+
+/// The first `N` words of a line, exactly as [`tokenize`] would return them (`N` ≥ 1);
+/// the rest of the line is not scanned. The data lines (`SET`, `BEGIN`) use only their
+/// first three words, and a small word array keeps their parse cheap. The line ends at
+/// its end or at its first NUL byte, whichever comes first; it is scanned once.
+pub fn tokenize_first<const N: usize>(line: &[u8]) -> Words<'_, N> {
+    const { assert!(N >= 1, "a line has at least one word") };
+    // The byte at `i`, or `None` at the end of the line (its end or a NUL).
+    let byte = |i: usize| match line.get(i) {
+        None | Some(0) => None,
+        Some(&b) => Some(b),
+    };
+    let mut out = Words { words: [&[]; N], len: 0 };
     let mut i = 0;
-    while i < n && is_separator(line[i]) {
+    while byte(i).is_some_and(is_separator) {
         i += 1;
     }
     let mut quote: Option<u8> = None;
-    if i < n && is_quote(line[i]) {
-        quote = Some(line[i]);
+    if let Some(q) = byte(i).filter(|&b| is_quote(b)) {
+        quote = Some(q);
         i += 1;
     }
     // The first word is stored even when the line is blank.
     let mut start = i;
     loop {
-        if i >= n {
+        let Some(b) = byte(i) else {
             // End of line: the current word runs to here.
-            out.push(&line[start..n]);
+            out.push(&line[start..i]);
             return out;
-        }
-        let b = line[i];
-        if b == b'\\' && i + 1 < n {
+        };
+        if b == b'\\' && byte(i + 1).is_some() {
             i += 2;
             continue;
         }
@@ -132,14 +133,14 @@ pub fn tokenize(line: &[u8]) -> Words<'_> {
         out.push(&line[start..i]);
         quote = None;
         i += 1;
-        while i < n && is_separator(line[i]) {
+        while byte(i).is_some_and(is_separator) {
             i += 1;
         }
-        if i < n && is_quote(line[i]) {
-            quote = Some(line[i]);
+        if let Some(q) = byte(i).filter(|&b| is_quote(b)) {
+            quote = Some(q);
             i += 1;
         }
-        if i >= n || out.len >= MAX_WORDS {
+        if byte(i).is_none() || out.len >= N {
             return out;
         }
         start = i;
@@ -238,5 +239,85 @@ mod tests {
         assert_eq!(w.get(20), None);
         assert_eq!(w.iter_from(18).count(), 2);
         assert_eq!(w.iter_from(25).count(), 0);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_first_words_are_those_of_the_whole_line(line in proptest::collection::vec(
+            proptest::sample::select(b"ab =\t\"'\\\r\n\0SET".to_vec()), 0..40)) {
+            let all: Vec<&[u8]> = tokenize(&line).iter().collect();
+            let first: Vec<&[u8]> = tokenize_first::<3>(&line).iter().collect();
+            proptest::prop_assert_eq!(&first[..], &all[..all.len().min(3)]);
+            let one: Vec<&[u8]> = tokenize_first::<1>(&line).iter().collect();
+            proptest::prop_assert_eq!(&one[..], &all[..1]);
+        }
+    }
+
+    /// The specification's reading, written plainly: cut the line at its first NUL, then
+    /// split it (the tokenizer above does both in one pass).
+    fn reference(line: &[u8]) -> (Vec<&[u8]>, &[u8]) {
+        let line = match line.iter().position(|&b| b == 0) {
+            Some(p) => &line[..p],
+            None => line,
+        };
+        let start = line.iter().position(|&b| !is_separator(b)).unwrap_or(line.len());
+        let kw_len = line[start..].iter().position(|&b| is_separator(b)).unwrap_or(line.len() - start);
+        let keyword = &line[start..start + kw_len];
+        let n = line.len();
+        let mut out: Vec<&[u8]> = Vec::new();
+        let mut i = 0;
+        while i < n && is_separator(line[i]) {
+            i += 1;
+        }
+        let mut quote = None;
+        if i < n && is_quote(line[i]) {
+            quote = Some(line[i]);
+            i += 1;
+        }
+        let mut start = i;
+        loop {
+            if i >= n {
+                out.push(&line[start..n]);
+                return (out, keyword);
+            }
+            let b = line[i];
+            if b == b'\\' && i + 1 < n {
+                i += 2;
+                continue;
+            }
+            let ends = match quote {
+                Some(q) => b == q,
+                None => is_separator(b),
+            };
+            if !ends {
+                i += 1;
+                continue;
+            }
+            out.push(&line[start..i]);
+            quote = None;
+            i += 1;
+            while i < n && is_separator(line[i]) {
+                i += 1;
+            }
+            if i < n && is_quote(line[i]) {
+                quote = Some(line[i]);
+                i += 1;
+            }
+            if i >= n || out.len() >= MAX_WORDS {
+                return (out, keyword);
+            }
+            start = i;
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn one_pass_tokenizing_matches_the_reference(line in proptest::collection::vec(
+            proptest::sample::select(b"ab =\t\"'\\\r\n\0S".to_vec()), 0..60)) {
+            let (words, kw) = reference(&line);
+            let got: Vec<&[u8]> = tokenize(&line).iter().collect();
+            proptest::prop_assert_eq!(got, words);
+            proptest::prop_assert_eq!(keyword(&line), kw);
+        }
     }
 }

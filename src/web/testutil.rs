@@ -49,14 +49,14 @@ pub fn chart_rows_in(
     rows: &[Vec<Option<f64>>],
 ) -> Chart {
     let mut ds = Vec::new();
-    let mut dim_index = crate::hosts::IdMap::default();
+    let mut dim_index = crate::hosts::IdIndex::default();
     for (i, (did, name)) in dims.iter().enumerate() {
         store.add_column(did.as_bytes());
         let mut d = dim(did, name);
         d.last_collected = 100 * (i as i64 + 1);
         d.last_collected_ut = (T0 + rows.len().max(1) as i64 * i64::from(ue) - i64::from(ue)) * 1_000_000 + 250_000;
         ds.push(d);
-        dim_index.insert(did.as_bytes().into(), i);
+        dim_index.insert(did.as_bytes(), i, |q| ds[q].id.as_bytes());
     }
     for (i, row) in rows.iter().enumerate() {
         let samples: Vec<Sample> = row
@@ -73,7 +73,7 @@ pub fn chart_rows_in(
         id: id.into(),
         type_: type_.into(),
         name: id.into(),
-        title: format!("Title of {id}"),
+        title: format!("Title of {id}").into(),
         units: "units".into(),
         family: "fam".into(),
         context: id.into(),
@@ -107,7 +107,7 @@ pub fn chart_with(n: usize, gaps: &[usize]) -> Chart {
 fn add_chart(h: &mut Host, c: Chart) {
     let i = h.charts.len();
     h.chart_index.insert(c.id.as_bytes().into(), i);
-    h.chart_names.insert(c.name.clone(), i);
+    h.chart_names.insert(c.name.to_string(), i);
     h.charts.push(c);
 }
 

@@ -131,6 +131,14 @@ impl ChartStore {
         ring!(self, r => r.append(t, values), d => d.append(t, values), none => Ok(()))
     }
 
+    /// Releases spare capacity of the per-column state (called once a chart's
+    /// definition is complete: a parent holds one column per collected metric).
+    pub fn shrink_to_fit(&mut self) {
+        if let ChartStore::DbEngine(d) = self {
+            d.shrink_to_fit();
+        }
+    }
+
     /// Changes the slot interval. A ring cannot mix intervals, so its data is dropped; the
     /// dbengine seals its open block and keeps everything.
     pub fn set_update_every(&mut self, update_every: u32) {

@@ -25,7 +25,7 @@ fn host_plus(c: Chart) -> Host {
     let mut h = host_with_charts();
     let i = h.charts.len();
     h.chart_index.insert(c.id.as_bytes().into(), i);
-    h.chart_names.insert(c.name.clone(), i);
+    h.chart_names.insert(c.name.to_string(), i);
     h.charts.push(c);
     h
 }

@@ -12,6 +12,8 @@
 
 use std::fmt;
 
+use compact_str::CompactString;
+
 use super::block::SeriesKey;
 use super::codec::BlockEncoder;
 use super::engine::{Engine, LoadSpan, SealedBlock, MAX_INLINE_GAP};
@@ -30,7 +32,8 @@ pub struct DbChart {
     engine: Engine,
     series: SeriesId,
     block_slots: u32,
-    dims: Vec<String>,
+    /// Column ids, inline when short (no allocation per column).
+    dims: Vec<CompactString>,
     update_every: u32,
     open: Option<OpenBlock>,
     /// Newest slot stored (open block or sealed, including blocks found on disk).
@@ -98,10 +101,17 @@ impl DbChart {
     /// Adds a column for dimension `id` (sealing the open block); returns its index.
     pub fn add_column(&mut self, id: &str) -> usize {
         self.seal();
-        self.dims.push(id.to_string());
+        self.dims.push(CompactString::from(id));
         self.last_row.push(Sample::Gap);
         self.last_values.push(None);
         self.dims.len() - 1
+    }
+
+    /// Releases the spare capacity of the per-column vectors.
+    pub fn shrink_to_fit(&mut self) {
+        self.dims.shrink_to_fit();
+        self.last_row.shrink_to_fit();
+        self.last_values.shrink_to_fit();
     }
 
     /// Changes the slot interval; the open block is sealed, older data is kept.

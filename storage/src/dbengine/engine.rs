@@ -18,6 +18,8 @@ use std::fmt;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use compact_str::CompactString;
+
 use event_listener::Event;
 
 use super::block::{BlockMeta, SeriesKey};
@@ -28,10 +30,12 @@ use super::index::{Index, IndexedBlock, SeriesId};
 use super::seam::BlockFiles;
 use crate::Sample;
 
-/// Slots per block unless configured otherwise (256 slots: about 4.3 minutes at 1 s). Chosen
-/// by measurement (bench/results/encoding.md): 0.92 bytes per sample against 0.89 at 1024,
-/// for a quarter of the crash window and of the open block's memory (~324 B per column).
-pub const DEFAULT_BLOCK_SLOTS: u32 = 256;
+/// Slots per block unless configured otherwise (128 slots: about 2.1 minutes at 1 s). Chosen
+/// by measurement (bench/results/encoding.md): on a real child 0.97 bytes per sample against
+/// 0.92 at 256 and 0.89 at 1024, for half the crash window and half the open block's memory
+/// of 256 slots (~167 B per column instead of ~324), which is what keeps a parent within
+/// half a KiB of RAM per collected metric.
+pub const DEFAULT_BLOCK_SLOTS: u32 = 128;
 /// Most payload bytes handed to the files layer in one extent.
 pub const DEFAULT_EXTENT_BYTES: usize = 256 * 1024;
 /// A gap of at most this many slots inside an open block is stored as gap rows; a longer
@@ -368,7 +372,7 @@ impl Engine {
 
     /// Takes a sealed block of `series` with columns `dims`: indexed, cached dirty,
     /// queued for the flusher.
-    pub(crate) fn seal(&self, series: SeriesId, dims: &[String], b: SealedBlock) {
+    pub(crate) fn seal(&self, series: SeriesId, dims: &[CompactString], b: SealedBlock) {
         let SealedBlock { start, update_every: ue, slots, values, payload } = b;
         let mut core = self.0.core.borrow_mut();
         let d = core.index.intern_dims(series, dims);

@@ -11,6 +11,8 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use compact_str::CompactString;
+
 use super::block::{BlockMeta, SeriesKey};
 use super::cache::BlockId;
 use super::files::{BlockLocation, FileId};
@@ -43,7 +45,7 @@ impl IndexedBlock {
 #[derive(Debug)]
 pub struct Series {
     pub key: SeriesKey,
-    pub dim_sets: Vec<Rc<[String]>>,
+    pub dim_sets: Vec<Rc<[CompactString]>>,
     pub blocks: Vec<IndexedBlock>,
 }
 
@@ -56,7 +58,7 @@ impl Series {
     }
 
     /// Columns (dimension ids) of a block.
-    pub fn dims_of(&self, b: &IndexedBlock) -> &[String] {
+    pub fn dims_of(&self, b: &IndexedBlock) -> &[CompactString] {
         self.dim_sets.get(b.dims as usize).map_or(&[], |d| d)
     }
 
@@ -101,12 +103,13 @@ impl Index {
     }
 
     /// The interned index of a column set of `series`.
-    pub fn intern_dims(&mut self, series: SeriesId, dims: &[String]) -> u32 {
+    pub fn intern_dims<S: AsRef<str>>(&mut self, series: SeriesId, dims: &[S]) -> u32 {
         let Some(s) = self.series.get_mut(series.0 as usize) else { return 0 };
-        if let Some(i) = s.dim_sets.iter().rposition(|d| **d == *dims) {
+        let same = |d: &Rc<[CompactString]>| d.len() == dims.len() && d.iter().zip(dims).all(|(a, b)| a == b.as_ref());
+        if let Some(i) = s.dim_sets.iter().rposition(same) {
             return i as u32;
         }
-        s.dim_sets.push(dims.into());
+        s.dim_sets.push(dims.iter().map(|d| CompactString::from(d.as_ref())).collect());
         (s.dim_sets.len() - 1) as u32
     }
 
@@ -179,7 +182,7 @@ impl Index {
         let s = self.series(series)?;
         Some(BlockMeta {
             series: s.key.clone(),
-            dims: s.dims_of(b).to_vec(),
+            dims: s.dims_of(b).iter().map(|d| d.to_string()).collect(),
             start: b.start,
             update_every: b.update_every,
             slots: b.slots,
@@ -228,9 +231,9 @@ mod tests {
     fn dims_are_interned_and_meta_rebuilt() {
         let mut ix = Index::default();
         let a = ix.series_id(key("a"));
-        let d1 = ix.intern_dims(a, &["x".into()]);
-        let d2 = ix.intern_dims(a, &["x".into(), "y".into()]);
-        assert_eq!(ix.intern_dims(a, &["x".into()]), d1);
+        let d1 = ix.intern_dims(a, &["x"]);
+        let d2 = ix.intern_dims(a, &["x", "y"]);
+        assert_eq!(ix.intern_dims(a, &["x"]), d1);
         let mut b = blk(1, 10, 3);
         b.dims = d2;
         ix.insert(a, b.clone());

@@ -8,6 +8,10 @@
 //! reads past its slice.
 
 /// Appends bits to a byte buffer.
+///
+/// The buffer is kept at least 8 bytes longer than the bytes written, all of them zero
+/// past the last written bit, so that every write is one unaligned 8-byte
+/// read-modify-write at a fixed size (no length-dependent copy, no pop and push).
 #[derive(Debug, Clone, Default)]
 pub struct BitWriter {
     buf: Vec<u8>,
@@ -32,24 +36,29 @@ impl BitWriter {
 
     /// The bytes written so far (the last one padded with zero bits).
     pub fn bytes(&self) -> &[u8] {
-        &self.buf
+        &self.buf[..self.bits.div_ceil(8)]
     }
 
-    pub fn into_bytes(self) -> Vec<u8> {
+    pub fn into_bytes(mut self) -> Vec<u8> {
+        self.buf.truncate(self.bits.div_ceil(8));
         self.buf
     }
 
-    /// Appends bytes, growing by a quarter (at least 16 bytes) rather than doubling: open
-    /// blocks live in RAM for every collected chart, so slack matters more than the few
-    /// extra reallocations.
-    fn push_bytes(&mut self, b: &[u8]) {
-        if self.buf.capacity() - self.buf.len() < b.len() {
-            self.buf.reserve_exact((self.buf.capacity() / 4).max(16).max(b.len()));
+    /// Makes `buf[at..at + 8]` exist, growing by a quarter (at least 16 bytes) rather than
+    /// doubling: open blocks live in RAM for every collected chart, so slack matters more
+    /// than the few extra reallocations. New bytes are zero.
+    #[inline]
+    fn room_at(&mut self, at: usize) {
+        let need = at + 8;
+        if self.buf.len() < need {
+            let len = need.max(self.buf.len() + (self.buf.len() / 4).max(16));
+            self.buf.reserve_exact(len - self.buf.len());
+            self.buf.resize(len, 0);
         }
-        self.buf.extend_from_slice(b);
     }
 
     /// Writes the low `n` bits of `value` (`n <= 64`), most significant first.
+    #[inline]
     pub fn write(&mut self, value: u64, n: u32) {
         let n = n.min(64);
         if n > 56 {
@@ -60,12 +69,15 @@ impl BitWriter {
         if n == 0 {
             return;
         }
+        let at = self.bits / 8;
         let used = (self.bits % 8) as u32;
-        // The partial last byte and the new bits, left-aligned in one word.
-        let head = if used == 0 { 0 } else { self.buf.pop().map_or(0, u64::from) };
-        let word = (head << 56) | ((value & ((1u64 << n) - 1)) << (64 - used - n));
-        let bytes = (used + n).div_ceil(8) as usize;
-        self.push_bytes(&word.to_be_bytes()[..bytes]);
+        self.room_at(at);
+        let Some(window) = self.buf.get_mut(at..at + 8) else { return };
+        let mut word = [0u8; 8];
+        word.copy_from_slice(window);
+        // The bits past `used` in the first byte and all later bytes are zero.
+        let merged = u64::from_be_bytes(word) | ((value & ((1u64 << n) - 1)) << (64 - used - n));
+        window.copy_from_slice(&merged.to_be_bytes());
         self.bits += n as usize;
     }
 
