@@ -99,7 +99,7 @@ pub fn create_in_memory(settings: &EngineSettings) -> Engine {
 }
 
 /// Whether the directory takes O_DIRECT files (tmpfs, for one, does not).
-fn direct_io_works(dir: &Path) -> bool {
+pub fn direct_io_works(dir: &Path) -> bool {
     use std::os::unix::fs::OpenOptionsExt;
     let probe = dir.join(format!(".strata-odirect-probe-{}", std::process::id()));
     let ok = std::fs::OpenOptions::new()
@@ -154,8 +154,8 @@ pub async fn create(settings: &EngineSettings) -> Engine {
         return create_in_memory(settings);
     }
     let dma = direct_io_works(&settings.dir);
-    let opened = if dma { open_files(DmaIo, settings).await } else { open_files(StdIo, settings).await };
-    let (files, report, blocks) = match opened {
+    let opened = if dma { open_engine(DmaIo, settings).await } else { open_engine(StdIo, settings).await };
+    let (engine, report) = match opened {
         Ok(o) => o,
         Err(e) => {
             crate::error!("DBENGINE shard {shard}: cannot open the datafiles: {e}; sealed blocks stay in memory only");
@@ -170,9 +170,18 @@ pub async fn create(settings: &EngineSettings) -> Engine {
         report.summary(),
         if dma { "O_DIRECT io_uring" } else { "buffered std" }
     );
+    engine
+}
+
+/// Opens this shard's files with backend `io` and creates its engine over them, every
+/// stored block of the hosts this shard owns indexed: what [`create`] does once it has
+/// chosen the backend, without the logging and the in-memory fallback (benchmarks and
+/// tests drive a chosen backend through it).
+pub async fn open_engine<I: Io>(io: I, settings: &EngineSettings) -> Result<(Engine, RecoveryReport), String> {
+    let (files, report, blocks) = open_files(io, settings).await?;
     let engine = Engine::new(engine_config(settings), Some(files));
     engine.index_recovered(blocks);
-    engine
+    Ok((engine, report))
 }
 
 /// Starts the shard's background engine tasks: the flusher (when a files layer is

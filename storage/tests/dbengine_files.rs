@@ -1,13 +1,13 @@
 //! The engine with real files attached ([`AttachedFiles`] over [`ShardFiles`]), with both
 //! I/O backends: blocks flushed, closed, recovered by a new engine and read back the same;
 //! rotation under a tiny quota drops the oldest data from queries and keeps usage bounded.
-//! An ignored test measures flush throughput and startup time (`--ignored --nocapture`).
+//! Throughput and restart time are measured by the storage benchmark
+//! (`cargo run --release -p strata-bench --bin storage`, bench/README.md).
 
 mod common;
 
 use std::path::Path;
 use std::rc::Rc;
-use std::time::Instant;
 
 use common::*;
 use glommio::{LocalExecutorBuilder, Placement};
@@ -160,63 +160,4 @@ fn rotation_under_a_tiny_quota_drops_the_oldest_data_from_queries() {
         let kept2 = read(&e2, &c2, 0, c2.first_time().unwrap(), t - 1).await;
         assert!(kept2.iter().all(|s| *s != Sample::Gap));
     });
-}
-
-/// Measures flush throughput (values/s through `flush_all`, encoded blocks already in
-/// the page cache) and the startup time of the engine over what was written.
-async fn measure<I: Io>(io: I, root: &Path, label: &str) {
-    let (charts, dims, slots, blocks_per_chart) = (200usize, 8usize, 1024u32, 10i64);
-    let (e, files) = attach(io.clone(), root, 4 << 30, FilesOptions::default(), slots).await;
-    let mut cs: Vec<DbChart> = (0..charts).map(|i| chart(&e, &format!("c{i}"), dims)).collect();
-    let mut flush_secs = 0.0;
-    for b in 0..blocks_per_chart {
-        let t = 1_000_000 + b * i64::from(slots);
-        for c in cs.iter_mut() {
-            append(c, t, t + i64::from(slots), dims);
-        }
-        let t0 = Instant::now();
-        e.flush_all().await.unwrap();
-        flush_secs += t0.elapsed().as_secs_f64();
-    }
-    e.sync().await.unwrap();
-    let s = e.stats();
-    let values = s.values_flushed as f64;
-    println!(
-        "{label}: flushed {} values in {} blocks: {:.1} M values/s, {:.1} MiB/s written, {:.3} bytes/sample on disk",
-        s.values_flushed,
-        s.blocks_flushed,
-        values / flush_secs / 1e6,
-        files.stats().bytes_written as f64 / flush_secs / (1 << 20) as f64,
-        s.disk_bytes_per_sample
-    );
-    e.close_files().await.unwrap();
-    drop(cs);
-    let t0 = Instant::now();
-    let (files2, blocks, _) = open_all(io, root, 4 << 30, FilesOptions::default()).await;
-    let e2 = Engine::new(EngineConfig::new(1 << 20), None);
-    e2.index_recovered(blocks);
-    let secs = t0.elapsed().as_secs_f64();
-    let st = files2.stats();
-    println!(
-        "{label}: startup over {:.1} MiB of datafiles: {:.3} s ({} blocks indexed), {:.1} s per GiB",
-        st.datafile_bytes as f64 / (1 << 20) as f64,
-        secs,
-        e2.stats().blocks_indexed,
-        secs / (st.datafile_bytes as f64 / (1u64 << 30) as f64)
-    );
-}
-
-#[test]
-#[ignore = "measurement: cargo test -p strata-storage --release --test dbengine_files -- --ignored --nocapture"]
-fn measure_flush_and_startup() {
-    let dir = Scratch::new("engine-measure-std");
-    run(measure(StdIo, dir.path(), "std"));
-    let dir = Scratch::new("engine-measure-dma");
-    let root = dir.path().to_owned();
-    LocalExecutorBuilder::new(Placement::Unbound)
-        .io_memory(2 << 20)
-        .spawn(move || async move { measure(DmaIo, &root, "dma").await })
-        .unwrap()
-        .join()
-        .unwrap();
 }

@@ -128,28 +128,6 @@ fn version_of(bin: &Path, arg: &str) -> String {
         .unwrap_or_default()
 }
 
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|s| s.trim().to_string())
-        })
-        .unwrap_or_default();
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
-    let mem = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|t| t.lines().next().map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_string()))
-        .and_then(|k| k.parse::<u64>().ok())
-        .map_or(0.0, |k| k as f64 / 1048576.0);
-    let load = std::fs::read_to_string("/proc/loadavg")
-        .map(|t| t.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default();
-    format!("{cores} cores ({cpu}), {mem:.1} GiB RAM, load average {load}")
-}
-
 /// Runs the whole grid; returns the results (also written unless `--no-save`).
 pub fn run(opts: &Options, command: &str) -> anyhow::Result<Vec<Figures>> {
     let grid = parse_grid(&opts.grid)?;
@@ -199,7 +177,7 @@ pub fn run(opts: &Options, command: &str) -> anyhow::Result<Vec<Figures>> {
     let netdata_version = if with_netdata { version_of(&opts.netdata, "-V") } else { String::new() };
     eprintln!(
         "grid: {} | {strata_version}{}",
-        machine(),
+        crate::machine(),
         if with_netdata { format!(" | {netdata_version}") } else { " | no Netdata".into() }
     );
 
@@ -241,7 +219,7 @@ pub fn run(opts: &Options, command: &str) -> anyhow::Result<Vec<Figures>> {
     let md = format!(
         "# strata vs Netdata: parent under the loadgen\n\n{} · {}\n\n```sh\n{command}\n```\n\n{} · {strata_version} (--cores {}){}{} · {} s per point, ramp {}/s, {} dims per chart, CPU window from {} s after every child connected to the last second of the run\n\n{}\n{}{}",
         started.format("%Y-%m-%d %H:%M:%S %z"),
-        machine(),
+        crate::machine(),
         opts.grid,
         opts.cores.map_or("all".to_string(), |c| c.to_string()),
         if opts.tls { ", plain and over TLS (self-signed certificate, ^SSL=force port)" } else { "" },
@@ -267,7 +245,7 @@ pub fn run(opts: &Options, command: &str) -> anyhow::Result<Vec<Figures>> {
         let body = json!({
             "command": command,
             "started": started.to_rfc3339(),
-            "machine": machine(),
+            "machine": crate::machine(),
             "strata_version": strata_version,
             "netdata_version": netdata_version,
             "grid": opts.grid,
