@@ -7,7 +7,7 @@
 //!
 //! Invariants: `current` is an index into `Host::charts` (charts are not removed while a
 //! session is attached; an index that no longer exists reads as "no current chart");
-//! no command sequence panics; `SET` does not allocate (hint index, then `IdMap`).
+//! no command sequence panics; `SET` does not allocate (hint index, then the chart's `IdIndex`).
 //!
 //! Choices where the spec is silent: duplicate `CLABEL` names in one batch keep the last
 //! value (as LABEL); empty LABEL / CLABEL names are WARN-ignored; at most
@@ -304,7 +304,7 @@ impl ReceiverSession {
                 note = n.map(|e| SessionWarning::Storage(e.to_string()));
                 host.charts.push(Chart::new(&lossy(type_id), update_every, store));
                 let i = host.charts.len() - 1;
-                host.chart_index.insert(type_id.into(), i);
+                host.index_last_chart();
                 (i, true)
             }
         };

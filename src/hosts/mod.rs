@@ -29,9 +29,6 @@ use crate::config::HealthSetting;
 pub use apply::{ReceiverSession, SessionError, SessionWarning};
 pub use registry::{Acquired, HostId, HostRegistry, RegistryStats};
 
-/// Fast, DoS-resistant hasher for id lookups on the ingest path.
-pub type IdMap<V> = HashMap<Box<[u8]>, V, ahash::RandomState>;
-
 /// Storage memory mode of a host (`[global] memory mode`, stream.conf overrides).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MemoryMode {
@@ -164,7 +161,7 @@ pub struct Host {
     pub claim_id: Option<String>,
     pub variables: Vec<Variable>,
     pub charts: Vec<Chart>,
-    pub chart_index: IdMap<usize>,
+    pub chart_index: IdIndex,
     /// Display-name index (`type.name`), used by API lookups by name.
     pub chart_names: HashMap<String, usize, ahash::RandomState>,
     /// Receiver currently attached (a child is connected).

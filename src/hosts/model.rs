@@ -13,7 +13,7 @@ use strata_storage::{ChartStore, StoreError};
 use crate::config::HealthSetting;
 
 use super::names::{sanitize_name, split_type_id};
-use super::{collect, Algorithm, Chart, ChartType, Dimension, Host, HostInfo, IdIndex, IdMap, MemoryMode};
+use super::{collect, Algorithm, Chart, ChartType, Dimension, Host, HostInfo, IdIndex, MemoryMode};
 
 impl Host {
     /// An empty host (no charts, labels, variables or claim id), not connected.
@@ -28,7 +28,7 @@ impl Host {
             claim_id: None,
             variables: Vec::new(),
             charts: Vec::new(),
-            chart_index: IdMap::default(),
+            chart_index: IdIndex::default(),
             chart_names: HashMap::default(),
             connected: false,
             connected_at: 0,
@@ -49,9 +49,24 @@ impl Host {
         };
     }
 
-    /// Index of a chart by its full `type.id`.
+    /// Index of a chart by its full `type.id` (looked up as UTF-8 with invalid sequences
+    /// replaced, the form the chart keeps its id in).
     pub fn chart_idx(&self, id: &[u8]) -> Option<usize> {
-        self.chart_index.get(id).copied()
+        let charts = &self.charts;
+        let id_of = |q: usize| charts.get(q).map_or(&[][..], |c| c.id.as_bytes());
+        match std::str::from_utf8(id) {
+            Ok(_) => self.chart_index.get(id, id_of),
+            Err(_) => self.chart_index.get(String::from_utf8_lossy(id).as_bytes(), id_of),
+        }
+    }
+
+    /// Indexes the newest chart (`charts.last()`) by its id.
+    pub fn index_last_chart(&mut self) {
+        let charts = &self.charts;
+        if let Some(c) = charts.last() {
+            let id_of = |q: usize| charts.get(q).map_or(&[][..], |c| c.id.as_bytes());
+            self.chart_index.insert(c.id.as_bytes(), charts.len() - 1, id_of);
+        }
     }
 
     /// A chart by its full `type.id`.

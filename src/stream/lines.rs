@@ -112,7 +112,7 @@ impl LineBuffer {
     /// error once the current line is longer than [`MAX_LINE`] including its `\n`. The
     /// error is sticky: the offending bytes are not consumed.
     pub fn next_line(&mut self) -> Result<Option<&[u8]>, LineTooLong> {
-        let found = self.buf[self.scanned..self.end].iter().position(|&b| b == b'\n');
+        let found = memchr::memchr(b'\n', &self.buf[self.scanned..self.end]);
         match found {
             Some(p) => {
                 let nl = self.scanned + p;

@@ -15,7 +15,8 @@ pub fn find_chart<'a>(host: &'a Host, key: &str) -> Option<&'a Chart> {
         return None;
     }
     let by_index = |i: Option<&usize>| i.and_then(|&i| host.charts.get(i));
-    by_index(host.chart_index.get(key.as_bytes()))
+    host.chart_idx(key.as_bytes())
+        .and_then(|i| host.charts.get(i))
         .filter(|c| c.id == key)
         .or_else(|| host.charts.iter().find(|c| c.id == key))
         .or_else(|| by_index(host.chart_names.get(key)).filter(|c| c.name == key))

@@ -106,9 +106,9 @@ pub fn chart_with(n: usize, gaps: &[usize]) -> Chart {
 
 fn add_chart(h: &mut Host, c: Chart) {
     let i = h.charts.len();
-    h.chart_index.insert(c.id.as_bytes().into(), i);
     h.chart_names.insert(c.name.to_string(), i);
     h.charts.push(c);
+    h.index_last_chart();
 }
 
 /// `parent1` (localhost) with charts:

@@ -96,6 +96,12 @@ pub struct Figures {
     pub samples_sent: Option<u64>,
     /// strata: `/api/v1/dbengine` `disk.bytes_per_sample` (flushed blocks only).
     pub api_disk_bytes_per_sample: Option<f64>,
+    /// strata: the dbengine page cache in use after the window (sealed blocks kept for
+    /// queries, bounded by `page cache size`), MiB.
+    pub page_cache_used_mib: Option<f64>,
+    /// strata: the RSS per metric without that page cache: what each collected metric
+    /// costs beside the configured cache budget.
+    pub rss_per_metric_without_cache_bytes: Option<f64>,
     /// dbengine directory size after a clean stop / samples sent.
     pub du_bytes_per_sample: Option<f64>,
     pub dbengine_du_bytes: Option<u64>,
@@ -259,6 +265,8 @@ pub fn run(spec: &Spec, load: &Load, loadgen: &LoadgenCmd, work: &Path, echo: bo
         ticks_skipped: uint(&report, &["traffic", "ticks_skipped"]),
         samples_sent: uint(&report, &["traffic", "samples_sent"]),
         api_disk_bytes_per_sample: None,
+        page_cache_used_mib: None,
+        rss_per_metric_without_cache_bytes: None,
         du_bytes_per_sample: None,
         dbengine_du_bytes: None,
         clean_stop: false,
@@ -308,6 +316,18 @@ pub fn run(spec: &Spec, load: &Load, loadgen: &LoadgenCmd, work: &Path, echo: bo
             if let Ok(v) = serde_json::from_str::<Value>(&body) {
                 if uint(&v, &["total", "flush", "values_flushed"]).unwrap_or(0) > 0 {
                     f.api_disk_bytes_per_sample = num(&v, &["total", "disk", "bytes_per_sample"]);
+                }
+                if let Some(used) = num(&v, &["total", "page_cache", "used_bytes"]) {
+                    f.page_cache_used_mib = Some(used / 1048576.0);
+                    if let (Some(per), true) = (f.rss_per_metric_bytes, used > 0.0) {
+                        let metrics = (load.children * load.metrics_per_child()) as f64;
+                        f.rss_per_metric_without_cache_bytes = Some(per - used / metrics);
+                        f.notes.push(format!(
+                            "page cache {:.1} MiB in use; RSS / metric without it {:.1} B",
+                            used / 1048576.0,
+                            per - used / metrics
+                        ));
+                    }
                 }
             }
         }

@@ -189,6 +189,8 @@ mod tests {
             ticks_skipped: Some(0),
             samples_sent: Some(1000),
             api_disk_bytes_per_sample: None,
+            page_cache_used_mib: None,
+            rss_per_metric_without_cache_bytes: None,
             du_bytes_per_sample: Some(2.0),
             dbengine_du_bytes: Some(2000),
             clean_stop: true,

@@ -24,9 +24,9 @@ fn body(url: &str) -> String {
 fn host_plus(c: Chart) -> Host {
     let mut h = host_with_charts();
     let i = h.charts.len();
-    h.chart_index.insert(c.id.as_bytes().into(), i);
     h.chart_names.insert(c.name.to_string(), i);
     h.charts.push(c);
+    h.index_last_chart();
     h
 }
 
