@@ -19,6 +19,7 @@ pub mod latency;
 pub mod messages;
 pub mod orphans;
 pub mod owner;
+pub mod queues;
 pub mod receiver;
 pub mod shutdown;
 pub mod state;
@@ -280,6 +281,7 @@ async fn shard_main(
     let latency = Rc::new(latency::ShardLatency::new(unix_now()));
     latency::observe_flushes(&engine, &latency);
     let shard = Rc::new(Shard::new(id, shards, config.clone(), local_guid.clone(), engine, senders, tls, latency));
+    shard.queues.set(queues::Queues::create());
     shard.on_shutdown(shutdown::storage_hook());
     shard.on_shutdown(dbengine::shutdown_hook());
     if let Some(mut r) = receivers {
@@ -321,11 +323,12 @@ async fn shard_main(
         // SAFETY: `fd` is a dup of a bound, listening, non-blocking socket owned by us.
         let listener = unsafe { TcpListener::from_raw_fd(fd) };
         let shard = shard.clone();
-        let accept = glommio::spawn_local(async move {
+        let queues = shard.queues.get();
+        let accept = queues.spawn_handshake(async move {
             loop {
                 match listener.accept().await {
                     Ok(stream) => {
-                        glommio::spawn_local(conn::serve(shard.clone(), stream, ssl)).detach();
+                        let _ = shard.queues.get().spawn_handshake(conn::serve(shard.clone(), stream, ssl));
                     }
                     Err(e) => {
                         crate::error!("accept() failed: {e}");
@@ -333,9 +336,8 @@ async fn shard_main(
                     }
                 }
             }
-        })
-        .detach();
-        accepts.push(accept);
+        });
+        accepts.extend(accept);
     }
     // SAFETY: `control` is this shard's end of its control socket pair, handed to it.
     unsafe { shutdown::wait_for_stop(control) }.await;
@@ -355,7 +357,8 @@ async fn handle_message(shard: &Rc<Shard>, msg: Msg) {
             if shard.stopping.get() {
                 return; // dropping the stream closes it
             }
-            glommio::spawn_local(receiver::run(shard.clone(), conn, peer, *request, admitted, early)).detach();
+            let _ =
+                shard.queues.get().spawn_handshake(receiver::run(shard.clone(), conn, peer, *request, admitted, early));
         }
         Msg::Api { id, from, request, machine_guid } => {
             // Serving may wait for disk reads: never hold up the message loop.

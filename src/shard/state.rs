@@ -21,6 +21,7 @@ use super::ingest::LineTaps;
 use super::latency::ShardLatency;
 use super::messages::Msg;
 use super::owner::owner_of;
+use super::queues::Queues;
 use super::shutdown::Hook;
 
 /// A reply that a task of this shard is waiting for.
@@ -102,6 +103,8 @@ pub struct Shard {
     pub taps: RefCell<LineTaps>,
     /// This shard's latency histograms (see `latency`).
     pub latency: Rc<ShardLatency>,
+    /// Handshake and ingest task queues (`queues`); set once the executor runs.
+    pub queues: Cell<Queues>,
 }
 
 impl Shard {
@@ -137,6 +140,7 @@ impl Shard {
             upstreams: RefCell::new(HashMap::new()),
             taps: RefCell::new(LineTaps::default()),
             latency,
+            queues: Cell::new(Queues::default()),
         }
     }
 
