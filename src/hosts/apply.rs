@@ -27,6 +27,7 @@ use super::names::{chart_display_name, contains, lossy, sanitize_name, split_typ
 use super::{collect, store};
 use super::{Algorithm, Chart, ChartType, Host, Label, Variable};
 use crate::stream::command::{ChartLine, Command, DimensionLine, LabelValue, VariableScope};
+use strata_storage::prefetch::prefetch;
 
 /// At most this many host (or chart) labels wait for OVERWRITE (CLABEL_COMMIT).
 pub const MAX_PENDING_LABELS: usize = 4096;
@@ -203,6 +204,9 @@ impl ReceiverSession {
             Command::Begin { chart, microseconds } => {
                 let id = truncate_id(chart);
                 let idx = host.chart_idx(id).ok_or_else(|| SessionError::UnknownChart(lossy(id)))?;
+                // Children send their charts in the same order every time: the next
+                // BEGIN most likely names the next chart.
+                prefetch(host.charts.as_ptr().wrapping_add(idx + 1));
                 if let Some(c) = host.charts.get_mut(idx) {
                     if c.dims.capacity() > c.dims.len() {
                         // The definition is complete: a parent keeps one dimension per
@@ -211,6 +215,11 @@ impl ReceiverSession {
                         c.dims.shrink_to_fit();
                         c.store.shrink_to_fit();
                     }
+                    // The SETs that follow start with the first dimensions.
+                    prefetch(c.dims.as_ptr());
+                    prefetch(c.dims.as_ptr().wrapping_add(1));
+                    c.store.prefetch();
+
                     collect::begin(c, microseconds, now_us);
                 }
                 self.current = Some(idx);
@@ -430,6 +439,9 @@ impl ReceiverSession {
                 .ok_or_else(|| SessionError::UnknownDimension { dimension: lossy(id), chart: chart.id.to_string() })?,
         };
         self.hint = di + 1;
+        // The next SET is most likely the next dimension, one further ahead is fetched
+        // while this line and the next are parsed.
+        prefetch(chart.dims.as_ptr().wrapping_add(di + 2));
         if let Some(d) = chart.dims.get_mut(di) {
             collect::set(d, v);
         }

@@ -14,6 +14,7 @@ pub mod files;
 mod id_index;
 mod model;
 pub mod names;
+
 pub mod registry;
 pub mod store;
 

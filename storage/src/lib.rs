@@ -14,6 +14,7 @@ mod columns;
 pub mod dbengine;
 mod files;
 pub mod map;
+pub mod prefetch;
 pub mod ram;
 pub mod ringfile;
 mod sample;
@@ -129,6 +130,14 @@ impl ChartStore {
     /// Appends slot `t` (unix seconds) for every column; see [`RamChart::append`].
     pub fn append(&mut self, t: i64, values: &[Sample]) -> Result<(), AppendError> {
         ring!(self, r => r.append(t, values), d => d.append(t, values), none => Ok(()))
+    }
+
+    /// Asks the CPU for the state the next [`ChartStore::append`] writes (a hint: call it
+    /// at the start of a collection, the append comes after the values are parsed).
+    pub fn prefetch(&self) {
+        if let ChartStore::DbEngine(d) = self {
+            d.prefetch();
+        }
     }
 
     /// Releases spare capacity of the per-column state (called once a chart's

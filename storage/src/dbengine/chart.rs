@@ -14,6 +14,8 @@ use std::fmt;
 
 use compact_str::CompactString;
 
+use crate::prefetch::prefetch_slice;
+
 use super::block::SeriesKey;
 use super::codec::BlockEncoder;
 use super::engine::{Engine, LoadSpan, SealedBlock, MAX_INLINE_GAP};
@@ -105,6 +107,16 @@ impl DbChart {
         self.last_row.push(Sample::Gap);
         self.last_values.push(None);
         self.dims.len() - 1
+    }
+
+    /// Asks the CPU for what the next append touches: the per-column state and the open
+    /// block's column states and stream tail.
+    pub fn prefetch(&self) {
+        prefetch_slice(&self.last_row);
+        prefetch_slice(&self.last_values);
+        if let Some(o) = &self.open {
+            o.enc.prefetch();
+        }
     }
 
     /// Releases the spare capacity of the per-column vectors.

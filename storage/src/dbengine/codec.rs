@@ -124,6 +124,12 @@ impl BlockEncoder {
         self.slots += 1;
     }
 
+    /// Asks the CPU for the column states and the stream's tail (the next push).
+    pub fn prefetch(&self) {
+        crate::prefetch::prefetch_slice(&self.cols);
+        self.stream.prefetch_tail();
+    }
+
     /// Heap bytes held by the open block.
     pub fn heap_bytes(&self) -> usize {
         self.stream.heap_bytes() + self.cols.capacity() * std::mem::size_of::<Column<Xor>>()

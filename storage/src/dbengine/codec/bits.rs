@@ -34,6 +34,11 @@ impl BitWriter {
         self.buf.capacity()
     }
 
+    /// Asks the CPU for the bytes the next write touches.
+    pub fn prefetch_tail(&self) {
+        crate::prefetch::prefetch(self.buf.as_ptr().wrapping_add(self.bits / 8));
+    }
+
     /// The bytes written so far (the last one padded with zero bits).
     pub fn bytes(&self) -> &[u8] {
         &self.buf[..self.bits.div_ceil(8)]
