@@ -1,16 +1,20 @@
 //! Build script of the `strata` package. Owns one thing: in a release build of the `strata`
-//! binary, asks the linker to place the functions of `link/hot-symbols.txt` (the code a
-//! headless collector runs every second) next to each other, so that once the start-up code
-//! is released (`src/resident.rs`) the code that stays resident spans a few 64 KiB
-//! fault-around windows instead of most of the executable. Only the order of functions
-//! changes, not the code: a parent is unaffected.
+//! binary, has the linker place the functions of `link/hot-symbols.txt` (the code a headless
+//! collector runs every second) in one output section, `.text.hot`, before the rest of the
+//! code, so that once the start-up code is released (`src/resident.rs`) the code that stays
+//! resident spans a few 64 KiB fault-around windows instead of most of the executable. Only
+//! the order of functions changes, not the code: a parent is not slowed down.
 //!
-//! Invariants: only for `x86_64-unknown-linux-gnu` with rustc 1.90 or later, whose default
-//! linker is LLD (the option is LLD's); `STRATA_SYMBOL_ORDER=no` turns it off (e.g. for
-//! another linker), `=yes` forces it. A name the binary does not have is ignored by LLD
-//! (its warning is turned off): a stale list costs only the grouping, never the build.
+//! Invariants: the linker script is generated into `OUT_DIR` and only adds a section placed
+//! `INSERT BEFORE .text` (the default layout stays as it is otherwise). Each name becomes the
+//! pattern `.text.NAME*` (and `.text.unlikely.NAME*` for cold functions), without the
+//! `.llvm.NUMBER` suffix LLVM gives to promoted local functions: that number changes with any
+//! edit of the code unit, the rest of the name does not. A name the binary does not have
+//! matches nothing: a stale list costs only the grouping, never the build. Only for
+//! `x86_64-unknown-linux-gnu` with rustc 1.90 or later (its default linker is LLD);
+//! `STRATA_SYMBOL_ORDER=no` turns it off (e.g. for another linker), `=yes` forces it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
@@ -26,10 +30,32 @@ fn main() {
         }
     };
     let list = Path::new(env!("CARGO_MANIFEST_DIR")).join("link/hot-symbols.txt");
-    if wanted && list.is_file() {
-        println!("cargo:rustc-link-arg-bin=strata=-Wl,--symbol-ordering-file={}", list.display());
-        println!("cargo:rustc-link-arg-bin=strata=-Wl,--no-warn-symbol-ordering");
+    let Ok(names) = std::fs::read_to_string(&list) else { return };
+    if !wanted {
+        return;
     }
+    let script = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("hot-text.ld");
+    std::fs::write(&script, linker_script(&names)).expect("write the hot-text linker script");
+    println!("cargo:rustc-link-arg-bin=strata=-Wl,-T,{}", script.display());
+}
+
+/// The linker script placing the sections of `names` (one symbol a line) in `.text.hot`.
+fn linker_script(names: &str) -> String {
+    let mut patterns: Vec<String> = names
+        .lines()
+        .map(str::trim)
+        .filter(|n| !n.is_empty() && !n.starts_with('#'))
+        .map(|n| n.split(".llvm.").next().unwrap_or(n))
+        .flat_map(|n| [format!(".text.{n}*"), format!(".text.unlikely.{n}*")])
+        .collect();
+    patterns.sort();
+    patterns.dedup();
+    let mut out = String::from("SECTIONS\n{\n  .text.hot :\n  {\n");
+    for p in patterns {
+        out.push_str(&format!("    *({p})\n"));
+    }
+    out.push_str("  }\n}\nINSERT BEFORE .text;\n");
+    out
 }
 
 /// The minor version of the rustc building this (1.MINOR), from `rustc -V`.

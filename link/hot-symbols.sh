@@ -1,14 +1,16 @@
 #!/bin/sh
 # Regenerates link/hot-symbols.txt: the functions of the strata executable that a headless
-# collector (default collectors, streaming to a parent) runs in its steady state. build.rs
-# hands the list to the linker, which places these functions next to each other, so the few
-# pages of code the collector keeps using stay few once its start-up code is released
-# (src/resident.rs).
+# collector (default collectors, streaming to a parent) runs in its steady state (callgrind's
+# "'N" recursion marks removed). build.rs turns the list into a linker script that places
+# these functions next to each other, so the few pages of code the collector keeps using stay
+# few once its start-up code is released (src/resident.rs).
 #
 # Usage: link/hot-symbols.sh [STRATA_BINARY]   (default target/release/strata; needs valgrind)
-# Run it after `cargo build --release` when the list has drifted: the symbol names carry
-# hashes, and a name the binary no longer has is ignored by the linker (no error; only
-# the grouping of that function is lost). It prints how many names matched before and after.
+# Run it after `cargo build --release` when the list has drifted: the names carry hashes that
+# change with the dependencies and the compiler (not with edits of the code, apart from the
+# `.llvm.NUMBER` suffixes build.rs ignores), and a name the binary no longer has is ignored
+# (no error; only the grouping of that function is lost). It prints how many names of the
+# previous list the binary still had.
 set -eu
 cd "$(dirname "$0")/.."
 BIN=${1:-target/release/strata}
@@ -58,7 +60,7 @@ awk -v bin="$(basename "$BIN")" '
                  if ($0 ~ /^fn=/) cur = (cur_ob == bin) ? fn[p[1]] : ""; next }
     /^[0-9+*-]/ { if (cur != "") hot[cur] = 1 }
     END { for (f in hot) print f }
-' "$dir"/cg.out.* | LC_ALL=C sort > "$dir/hot.txt"
+' "$dir"/cg.out.* | sed "s/'[0-9]*\$//" | LC_ALL=C sort -u > "$dir/hot.txt"
 [ -s "$dir/hot.txt" ] || { echo "no function of $BIN in the profile" >&2; exit 1; }
 nm --defined-only "$BIN" | awk '{print $NF}' | LC_ALL=C sort -u > "$dir/syms.txt"
 before=$( [ -f "$OUT" ] && LC_ALL=C sort -u "$OUT" | comm -12 - "$dir/syms.txt" | wc -l || echo 0)
