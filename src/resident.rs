@@ -41,7 +41,9 @@ use thiserror::Error;
 /// the first connection upstream) is over by then.
 pub const FIRST_RELEASE: Duration = Duration::from_secs(10);
 /// How often it is repeated: code used once since (a reconnection, a plugin restart, a
-/// rarely taken branch) stays resident at most this long.
+/// rarely taken branch) stays resident at most this long. Not more often: the collection
+/// loop maps its own code again within a second of every release (and reads it from the file,
+/// its page cache having been dropped), so a release gains only what ran once since.
 pub const RELEASE_EVERY: Duration = Duration::from_secs(3600);
 
 /// Errors of [`release_code_pages`].
@@ -159,8 +161,9 @@ impl fmt::Display for Released {
     }
 }
 
-/// Drops the page-table entries of every clean code mapping of this process (see the
-/// module's invariants). Code keeps running: a dropped page is mapped again on its next use.
+/// Drops the page-table entries of every clean code mapping of this process, then the strata
+/// executable's unmapped page cache (see the module's invariants). Code keeps running: a
+/// dropped page is mapped again on its next use.
 pub fn release_code_pages() -> Result<Released, ResidentError> {
     let text = std::fs::read_to_string("/proc/self/smaps").map_err(ResidentError::Read)?;
     let exe = std::fs::read_link("/proc/self/exe").ok().and_then(|p| p.to_str().map(str::to_string));
