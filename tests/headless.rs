@@ -4,7 +4,7 @@
 //! * to a strata parent: the parent mirrors the host, serves its system charts with fresh
 //!   values, and gets every definition again after it restarts;
 //! * to a real Netdata 1.37.1 parent: its charts and values are in Netdata's API;
-//! * an external plugin's chart reaches the parent with the values it printed.
+//! * an external plugin's chart reaches the parent with the values it printed;
 //! * it releases its start-up code pages (`src/resident.rs`) and keeps sending afterwards.
 
 mod common;
