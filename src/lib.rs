@@ -8,7 +8,8 @@
 //! queue, handshake, definitions, reconnects), `tls` (rustls server and client
 //! configurations, the per-port TLS policy), `web` (the HTTP API), `latency` (the server's
 //! HdrHistograms and their report), `report` (the `strata report` client), `log` (error
-//! and access logs in Netdata's shapes).
+//! and access logs in Netdata's shapes), `resident` (dropping the headless collector's
+//! resident code pages).
 
 pub mod collectors;
 pub mod config;
@@ -18,6 +19,7 @@ pub mod localhost;
 pub mod log;
 pub mod pattern;
 pub mod report;
+pub mod resident;
 pub mod sender;
 pub mod shard;
 pub mod stream;

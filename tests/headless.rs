@@ -4,7 +4,8 @@
 //! * to a strata parent: the parent mirrors the host, serves its system charts with fresh
 //!   values, and gets every definition again after it restarts;
 //! * to a real Netdata 1.37.1 parent: its charts and values are in Netdata's API;
-//! * an external plugin's chart reaches the parent with the values it printed.
+//! * an external plugin's chart reaches the parent with the values it printed;
+//! * it releases its start-up code pages (`src/resident.rs`) and keeps sending afterwards.
 
 mod common;
 
@@ -194,4 +195,41 @@ done
         Some((*tenth.first()?, *neg.first()?))
     });
     assert_eq!(got, (100.0, -21.0), "1000 × 1 ÷ 10 and 7 × −3");
+}
+
+/// Resident KiB of the code (`r-xp`) of the strata executable in process `pid`.
+fn executable_code_kib(pid: u32) -> u64 {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).expect("smaps");
+    strata::resident::parse_smaps(&smaps)
+        .iter()
+        .filter(|m| m.perms == "r-xp" && m.path.trim_end_matches(" (deleted)").ends_with("/strata"))
+        .map(|m| m.rss_kib)
+        .sum()
+}
+
+#[test]
+fn a_headless_collector_releases_its_start_up_code_and_keeps_sending() {
+    let parent = Parent::start(config_dir("", &default_stream_conf()), 1);
+    let host = "headless-resident";
+    let child = headless(host, &parent.addr.to_string(), &[]);
+    wait_for("fresh system.cpu values", Duration::from_secs(10), || fresh_cpu(parent.addr, host));
+    let before = executable_code_kib(child.pid());
+    assert!(before > 0, "no code of the strata executable in /proc/PID/smaps");
+    let line = child.wait_log(&["MEMORY: released ", " KiB of resident code pages of "], Duration::from_secs(20));
+    assert!(line.contains("(strata and its libraries)"), "{line}");
+    let released: u64 = line
+        .split("MEMORY: released ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no KiB figure in {line}"));
+    // Everything resident then, the executable's code and its libraries', was dropped.
+    assert!(released >= before, "released {released} KiB, but {before} KiB of code were resident before");
+    // The collector keeps running: its loop maps its code again, but not the start-up code.
+    wait_for("fresh system.cpu values after the release", Duration::from_secs(10), || {
+        std::thread::sleep(Duration::from_secs(2));
+        fresh_cpu(parent.addr, host)
+    });
+    let after = executable_code_kib(child.pid());
+    // (A debug build has no hot-code grouping, so its loop maps most of its code again.)
+    assert!(after < before, "resident code of the executable: {before} KiB before the release, {after} KiB after");
 }

@@ -66,35 +66,35 @@ pub fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX).clamp(LOWEST_US, HIGHEST_US)
 }
 
-/// One histogram per [`Kind`]: one shard's, or several shards' merged.
-#[derive(Debug, Clone)]
+/// One histogram per [`Kind`]: one shard's, or several shards' merged. A histogram is
+/// allocated at its first sample (or first non-empty merge): each one is a 136 KiB array
+/// that hdrhistogram writes in full when it creates it, and a shard that never serves the
+/// API or writes extents (a headless collector) would keep all three resident for nothing.
+#[derive(Debug, Clone, Default)]
 pub struct Histograms {
-    ingest: Histogram<u64>,
-    flush: Histogram<u64>,
-    api: Histogram<u64>,
-}
-
-impl Default for Histograms {
-    fn default() -> Self {
-        Histograms { ingest: new_histogram(), flush: new_histogram(), api: new_histogram() }
-    }
+    ingest: Option<Histogram<u64>>,
+    flush: Option<Histogram<u64>>,
+    api: Option<Histogram<u64>>,
 }
 
 impl Histograms {
-    pub fn get(&self, kind: Kind) -> &Histogram<u64> {
+    /// The histogram of `kind`, `None` while it has no sample.
+    pub fn get(&self, kind: Kind) -> Option<&Histogram<u64>> {
         match kind {
-            Kind::Ingest => &self.ingest,
-            Kind::Flush => &self.flush,
-            Kind::Api => &self.api,
+            Kind::Ingest => self.ingest.as_ref(),
+            Kind::Flush => self.flush.as_ref(),
+            Kind::Api => self.api.as_ref(),
         }
     }
 
+    /// The histogram of `kind`, allocated if it was not yet.
     fn get_mut(&mut self, kind: Kind) -> &mut Histogram<u64> {
-        match kind {
+        let slot = match kind {
             Kind::Ingest => &mut self.ingest,
             Kind::Flush => &mut self.flush,
             Kind::Api => &mut self.api,
-        }
+        };
+        slot.get_or_insert_with(new_histogram)
     }
 
     /// Records one sample of `kind`.
@@ -105,14 +105,16 @@ impl Histograms {
     /// Adds every sample of `other` to these.
     pub fn merge(&mut self, other: &Histograms) -> Result<(), AdditionError> {
         for k in Kind::ALL {
-            self.get_mut(k).add(other.get(k))?;
+            if let Some(h) = other.get(k).filter(|h| !h.is_empty()) {
+                self.get_mut(k).add(h)?;
+            }
         }
         Ok(())
     }
 
     /// The summary figures of the histogram of `kind`.
     pub fn summary(&self, kind: Kind) -> Summary {
-        Summary::of(self.get(kind))
+        self.get(kind).map(Summary::of).unwrap_or_default()
     }
 }
 
@@ -199,5 +201,19 @@ mod tests {
         assert!((5_000..=5_005).contains(&m.summary(Kind::Flush).max), "3 significant digits");
         assert_eq!(m.summary(Kind::Api).count, 1);
         assert_eq!(a.summary(Kind::Ingest).count, 100, "the parts are unchanged");
+    }
+
+    #[test]
+    fn a_histogram_is_allocated_only_by_its_first_sample() {
+        let mut h = Histograms::default();
+        assert!(Kind::ALL.iter().all(|k| h.get(*k).is_none()));
+        let mut m = Histograms::default();
+        m.merge(&h).unwrap();
+        assert!(Kind::ALL.iter().all(|k| m.get(*k).is_none()), "merging nothing allocates nothing");
+        h.record(Kind::Api, us(3));
+        m.merge(&h).unwrap();
+        assert!(m.get(Kind::Api).is_some() && m.get(Kind::Ingest).is_none() && m.get(Kind::Flush).is_none());
+        assert_eq!(m.summary(Kind::Ingest), Summary::default());
+        assert_eq!(m.summary(Kind::Api).count, 1);
     }
 }

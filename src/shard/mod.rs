@@ -318,6 +318,11 @@ async fn shard_main(
     glommio::spawn_local(orphans::run(shard.clone())).detach();
     glommio::spawn_local(idle::run(shard.clone())).detach();
     latency::spawn_log(shard.clone());
+    if id == 0 && config.web.mode == WebMode::None {
+        // A node that only collects and sends: keep only its code in use resident.
+        let s = shard.clone();
+        glommio::spawn_local(crate::resident::keep_releasing(move || s.stopping.get())).detach();
+    }
     let mut accepts = Vec::new();
     for (fd, ssl) in fds {
         // SAFETY: `fd` is a dup of a bound, listening, non-blocking socket owned by us.
