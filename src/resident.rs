@@ -11,7 +11,7 @@
 //! maps 16 pages; the kernel ignores `MADV_RANDOM` for executable mappings' read-ahead). So the
 //! pages are dropped after the fact, and the executable's unmapped page cache with them, so
 //! that fault-around finds only the pages in use. The release build also links the code the
-//! collector runs every second next to each other (`link/hot-symbols.txt`, see `build.rs`).
+//! collector runs every second next to each other (`src/link/hot-symbols.txt`, see `src/build.rs`).
 //!
 //! Invariants (why it is safe):
 //! * Only mappings that are readable, executable, **not writable, private and file-backed**

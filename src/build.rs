@@ -1,5 +1,5 @@
 //! Build script of the `strata` package. Owns one thing: in a release build of the `strata`
-//! binary, has the linker place the functions of `link/hot-symbols.txt` (the code a headless
+//! binary, has the linker place the functions of `src/link/hot-symbols.txt` (the code a headless
 //! collector runs every second) in one output section, `.text.hot`, before the rest of the
 //! code, so that once the start-up code is released (`src/resident.rs`) the code that stays
 //! resident spans a few 64 KiB fault-around windows instead of most of the executable. Only
@@ -9,7 +9,9 @@
 //! `INSERT BEFORE .text` (the default layout stays as it is otherwise). Each name becomes the
 //! pattern `.text.NAME*` (and `.text.unlikely.NAME*` for cold functions), without the
 //! `.llvm.NUMBER` suffix LLVM gives to promoted local functions: that number changes with any
-//! edit of the code unit, the rest of the name does not. A name the binary does not have
+//! edit of the code unit, the rest of the name does not; and with every crate hash
+//! (`Cs<base62>_`) a glob, since those change with the dependencies and the compiler. A
+//! name the binary does not have
 //! matches nothing: a stale list costs only the grouping, never the build. Only for
 //! `x86_64-unknown-linux-gnu` with rustc 1.90 or later (its default linker is LLD);
 //! `STRATA_SYMBOL_ORDER=no` turns it off (e.g. for another linker), `=yes` forces it.
@@ -18,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
-    println!("cargo:rerun-if-changed=link/hot-symbols.txt");
+    println!("cargo:rerun-if-changed=src/link/hot-symbols.txt");
     println!("cargo:rerun-if-env-changed=STRATA_SYMBOL_ORDER");
     let wanted = match std::env::var("STRATA_SYMBOL_ORDER").as_deref() {
         Ok("no") => false,
@@ -29,7 +31,7 @@ fn main() {
                 && rustc_minor().is_some_and(|m| m >= 90)
         }
     };
-    let list = Path::new(env!("CARGO_MANIFEST_DIR")).join("link/hot-symbols.txt");
+    let list = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/link/hot-symbols.txt");
     let Ok(names) = std::fs::read_to_string(&list) else { return };
     if !wanted {
         return;
@@ -46,6 +48,7 @@ fn linker_script(names: &str) -> String {
         .map(str::trim)
         .filter(|n| !n.is_empty() && !n.starts_with('#'))
         .map(|n| n.split(".llvm.").next().unwrap_or(n))
+        .map(without_crate_hashes)
         .flat_map(|n| [format!(".text.{n}*"), format!(".text.unlikely.{n}*")])
         .collect();
     patterns.sort();
@@ -55,6 +58,28 @@ fn linker_script(names: &str) -> String {
         out.push_str(&format!("    *({p})\n"));
     }
     out.push_str("  }\n}\nINSERT BEFORE .text;\n");
+    out
+}
+
+/// `name` (a v0-mangled symbol) with every crate disambiguator (`Cs<base62>_`) replaced by
+/// the glob `Cs*_`: those hashes change with the dependency graph, the compiler and the
+/// build flags, while the paths of the functions do not. A pattern may then match a few
+/// more functions of the same path in another build, which only groups them too.
+fn without_crate_hashes(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut rest = name;
+    while let Some(at) = rest.find("Cs") {
+        let (head, tail) = rest.split_at(at + 2);
+        out.push_str(head);
+        let hash_len = tail.bytes().take_while(u8::is_ascii_alphanumeric).count();
+        if hash_len > 0 && tail.as_bytes().get(hash_len) == Some(&b'_') {
+            out.push('*');
+            rest = &tail[hash_len..];
+        } else {
+            rest = tail;
+        }
+    }
+    out.push_str(rest);
     out
 }
 

@@ -1,20 +1,20 @@
 #!/bin/sh
-# Regenerates link/hot-symbols.txt: the functions of the strata executable that a headless
+# Regenerates src/link/hot-symbols.txt: the functions of the strata executable that a headless
 # collector (default collectors, streaming to a parent) runs in its steady state (callgrind's
-# "'N" recursion marks removed). build.rs turns the list into a linker script that places
+# "'N" recursion marks removed). src/build.rs turns the list into a linker script that places
 # these functions next to each other, so the few pages of code the collector keeps using stay
 # few once its start-up code is released (src/resident.rs).
 #
-# Usage: link/hot-symbols.sh [STRATA_BINARY]   (default target/release/strata; needs valgrind)
+# Usage: src/link/hot-symbols.sh [STRATA_BINARY]   (default target/release/strata; needs valgrind)
 # Run it after `cargo build --release` when the list has drifted: the names carry hashes that
 # change with the dependencies and the compiler (not with edits of the code, apart from the
-# `.llvm.NUMBER` suffixes build.rs ignores), and a name the binary no longer has is ignored
+# `.llvm.NUMBER` suffixes src/build.rs ignores), and a name the binary no longer has is ignored
 # (no error; only the grouping of that function is lost). It prints how many names of the
 # previous list the binary still had.
 set -eu
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 BIN=${1:-target/release/strata}
-OUT=link/hot-symbols.txt
+OUT=src/link/hot-symbols.txt
 WARMUP=${WARMUP:-20}
 PROFILE=${PROFILE_SECONDS:-60}
 command -v valgrind >/dev/null || { echo "valgrind is needed" >&2; exit 1; }
