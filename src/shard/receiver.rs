@@ -1,8 +1,10 @@
 //! The receiving side of one streaming connection, on the shard that owns its host:
 //! S12 (already connected, the 30-second rule), S13 (our own GUID), host find-or-create,
-//! the prompt, then the ingest loop — read into the connection's line buffer and apply
-//! the complete lines through the shard's one ingest path (`ingest`) — until the child
-//! goes away or a FATAL protocol error ends the session (logged with the offending line).
+//! the prompt (in the shard's handshake task queue), then the ingest loop (moved to the
+//! ingest queue, see `queues`) — read into the connection's line buffer and apply the
+//! complete lines through the shard's one ingest path (`ingest`) — until the child goes
+//! away, the idle sweep (`idle`) ends it, or a FATAL protocol error ends the session
+//! (logged with the offending line).
 //! Before each socket read the receiver waits while the shard's dbengine is over its
 //! dirty limit. Each read batch is one sample of the shard's ingest latency histogram:
 //! from the read completing to `ingest` returning (one `Instant` pair per batch).
