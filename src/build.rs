@@ -61,8 +61,10 @@ fn linker_script(names: &str) -> String {
     out
 }
 
-/// `name` (a v0-mangled symbol) with every crate disambiguator (`Cs<base62>_`) replaced by
-/// the glob `Cs*_`: those hashes change with the dependency graph, the compiler and the
+/// `name` (a mangled symbol) with every crate disambiguator of the v0 scheme (`Cs<base62>_`)
+/// replaced by the glob `Cs*_` (the trailing hash of a legacy `_ZN…17h<hex>E` name stays:
+/// that scheme does not spell out generic arguments, so the hash is what tells one
+/// instantiation from the others): those hashes change with the dependency graph, the compiler and the
 /// build flags, while the paths of the functions do not. A pattern may then match a few
 /// more functions of the same path in another build, which only groups them too.
 fn without_crate_hashes(name: &str) -> String {
