@@ -74,11 +74,16 @@ pub struct Mapping {
 }
 
 impl Mapping {
-    /// A private, read-only, executable mapping of a file none of whose pages was ever
-    /// written or locked: the only kind [`release_code_pages`] touches.
+    /// A private, read-only, executable mapping of a file (code of the executable or of a
+    /// library).
+    pub fn is_file_code(&self) -> bool {
+        self.perms == "r-xp" && self.inode != 0
+    }
+
+    /// Code of a file ([`Mapping::is_file_code`]) none of whose pages was ever written or
+    /// locked: the only kind [`release_code_pages`] touches.
     pub fn is_clean_code(&self) -> bool {
-        self.perms == "r-xp"
-            && self.inode != 0
+        self.is_file_code()
             && self.path.starts_with('/')
             && self.anonymous_kib == 0
             && self.swap_kib == 0
@@ -170,7 +175,7 @@ pub fn release_code_pages() -> Result<Released, ResidentError> {
     let mut done = Released::default();
     for m in parse_smaps(&text) {
         if !m.is_clean_code() {
-            if m.perms == "r-xp" && m.inode != 0 {
+            if m.is_file_code() {
                 done.skipped += 1;
             }
             continue;

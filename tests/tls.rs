@@ -8,6 +8,8 @@
 #[path = "common/certs.rs"]
 mod certs;
 mod common;
+#[path = "common/tls_parent.rs"]
+mod tls_parent;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -22,23 +24,11 @@ use rustls::{ClientConfig, ClientConnection, StreamOwned};
 use strata::tls::{ClientTls, ClientTlsOptions};
 
 use common::*;
+use tls_parent::TlsParent;
 
 type Tls = StreamOwned<ClientConnection, TcpStream>;
 
 const PROMPT_V4: &[u8] = b"Hit me baby, push them over with the version=4";
-const BIND: &str = "127.0.0.1:0=streaming|dashboard^SSL=optional 127.0.0.1:0=streaming|dashboard^SSL=force \
-                    127.0.0.1:0=streaming|dashboard";
-
-/// A parent with a certificate and three ports: optional, force, default (no suffix).
-struct TlsParent {
-    p: Parent,
-    optional: SocketAddr,
-    force: SocketAddr,
-    default: SocketAddr,
-    client: Arc<ClientConfig>,
-    trust: std::path::PathBuf,
-    _certs: TempDir,
-}
 
 /// A client that trusts exactly `trust` (strata's own client builder, no system store).
 fn client_trusting(trust: &Path) -> Arc<ClientConfig> {
@@ -46,26 +36,25 @@ fn client_trusting(trust: &Path) -> Arc<ClientConfig> {
     ClientTls::build(&opts).expect("client config").config
 }
 
-fn tls_parent(cores: usize, extra_web: &str) -> TlsParent {
-    let dir = TempDir::new("certs");
-    let c = certs::ca_signed(&dir.0);
-    let conf =
-        format!("[web]\n    ssl key = {}\n    ssl certificate = {}\n{extra_web}", c.key.display(), c.cert.display());
-    let p =
-        Parent::start_with(config_dir(&conf, &default_stream_conf()), cores, &["-W", "set", "web", "bind to", BIND]);
-    let addrs = p.listening();
-    assert_eq!(addrs.len(), 3, "{addrs:?}");
-    p.wait_log(&["TLS on: certificate", "cert.pem"], Duration::from_secs(5));
-    p.wait_log(&["TLS policy of", &addrs[1].to_string(), "force"], Duration::from_secs(5));
-    TlsParent {
-        optional: addrs[0],
-        force: addrs[1],
-        default: addrs[2],
-        client: client_trusting(&c.trust),
-        trust: c.trust.clone(),
-        p,
-        _certs: dir,
+/// A [`TlsParent`] (CA-signed certificate) and a client that trusts its CA.
+struct Trusted {
+    t: TlsParent,
+    client: Arc<ClientConfig>,
+}
+
+impl std::ops::Deref for Trusted {
+    type Target = TlsParent;
+    fn deref(&self) -> &TlsParent {
+        &self.t
     }
+}
+
+fn tls_parent(cores: usize, extra_web: &str) -> Trusted {
+    let t = TlsParent::start(true, cores, extra_web);
+    t.p.wait_log(&["TLS on: certificate", "cert.pem"], Duration::from_secs(5));
+    t.p.wait_log(&["TLS policy of", &t.force.to_string(), "force"], Duration::from_secs(5));
+    let client = client_trusting(&t.certs.trust);
+    Trusted { t, client }
 }
 
 fn tls_connect(addr: SocketAddr, cfg: &Arc<ClientConfig>) -> std::io::Result<Tls> {
@@ -291,7 +280,7 @@ fn tls_version_and_ciphers_are_honoured() {
     );
     // A client that only speaks TLS 1.3 is turned away.
     let mut roots = rustls::RootCertStore::empty();
-    for c in CertificateDer::pem_file_iter(&t.trust).expect("read CA") {
+    for c in CertificateDer::pem_file_iter(&t.certs.trust).expect("read CA") {
         roots.add(c.expect("CA")).expect("add CA");
     }
     let only13 = ClientConfig::builder_with_provider(Arc::new(strata::tls::provider()))
@@ -350,7 +339,7 @@ fn client_builder_options_against_the_parent() {
     let e = tls_connect_as(t.force, &t.client, "other.example").expect_err("wrong name must fail");
     assert!(e.to_string().contains("not valid for name"), "{e}");
     let chain_only = build(ClientTlsOptions {
-        ca_file: Some(t.trust.clone()),
+        ca_file: Some(t.certs.trust.clone()),
         system_store: false,
         check_server_name: false,
         ..Default::default()

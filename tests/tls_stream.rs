@@ -25,6 +25,8 @@
 #[path = "common/certs.rs"]
 mod certs;
 mod common;
+#[path = "common/tls_parent.rs"]
+mod tls_parent;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -32,29 +34,11 @@ use std::time::Duration;
 use common::netdata::*;
 use common::relay::*;
 use common::*;
+use tls_parent::TlsParent;
 
-const BIND: &str = "127.0.0.1:0=streaming|dashboard^SSL=optional 127.0.0.1:0=streaming|dashboard^SSL=force \
-                    127.0.0.1:0=streaming|dashboard";
-
-/// A strata parent with a certificate on three ports.
-struct TlsParent {
-    p: Parent,
-    optional: SocketAddr,
-    force: SocketAddr,
-    default: SocketAddr,
-    certs: certs::Certs,
-    _dir: TempDir,
-}
-
-/// `ca_signed`: a server certificate signed by a test CA; otherwise self-signed.
+/// A parent with a certificate on three ports: signed by a test CA or self-signed.
 fn tls_parent(ca_signed: bool) -> TlsParent {
-    let dir = TempDir::new("certs");
-    let c = if ca_signed { certs::ca_signed(&dir.0) } else { certs::self_signed(&dir.0) };
-    let conf = format!("[web]\n    ssl key = {}\n    ssl certificate = {}\n", c.key.display(), c.cert.display());
-    let p = Parent::start_with(config_dir(&conf, &default_stream_conf()), 1, &["-W", "set", "web", "bind to", BIND]);
-    let a = p.listening();
-    assert_eq!(a.len(), 3, "{a:?}");
-    TlsParent { optional: a[0], force: a[1], default: a[2], certs: c, p, _dir: dir }
+    TlsParent::start(ca_signed, 1, "")
 }
 
 fn guid(n: u32) -> String {

@@ -66,13 +66,6 @@ mod tests {
     use super::*;
     use crate::series;
 
-    fn stored(s: Sample) -> Sample {
-        match s {
-            Sample::Gap => Sample::Gap,
-            Sample::Value { value, reset } => Sample::Value { value: f64::from(value as f32), reset },
-        }
-    }
-
     #[test]
     fn every_candidate_round_trips_a_synthetic_block() {
         let set = series::synthetic("mixed", 300, 7);
@@ -88,7 +81,7 @@ mod tests {
                 let mut out = Vec::new();
                 for col in 0..rows[0].len() {
                     cand.decode(&payload, rows[0].len(), rows.len() as u32, col, &mut out).unwrap();
-                    let want: Vec<Sample> = rows.iter().map(|r| stored(r[col])).collect();
+                    let want: Vec<Sample> = rows.iter().map(|r| r[col].as_stored()).collect();
                     assert_eq!(out, want, "{} column {col}", cand.name());
                 }
             }

@@ -22,15 +22,18 @@ fn strata_bin() -> Option<PathBuf> {
     p.is_file().then_some(p)
 }
 
-#[test]
-fn grid_runs_tiny_against_strata() {
+/// Runs the grid (strata only, 5 children × 10 metrics, one core) with `extra` options
+/// into a fresh output directory named after `name`: its stdout, the output directory
+/// and the parsed JSON result; `None` (said) when there is no strata binary to run.
+fn run_grid(name: &str, extra: &[&str]) -> Option<(String, PathBuf, serde_json::Value)> {
     let Some(strata) = strata_bin() else {
         eprintln!("SKIPPED: no strata binary beside the grid binary; run `cargo build -p strata` or set STRATA_BIN");
-        return;
+        return None;
     };
-    let out = std::env::temp_dir().join(format!("strata-grid-test-{}", std::process::id()));
+    let out = std::env::temp_dir().join(format!("strata-{name}-{}", std::process::id()));
     let run = Command::new(env!("CARGO_BIN_EXE_grid"))
-        .args(["--grid", "5x10", "--duration", "4", "--settle", "0", "--no-netdata", "--cores", "1", "--quiet"])
+        .args(["--grid", "5x10", "--settle", "0", "--no-netdata", "--cores", "1", "--quiet"])
+        .args(extra)
         .arg("--strata")
         .arg(&strata)
         .arg("--out")
@@ -39,16 +42,22 @@ fn grid_runs_tiny_against_strata() {
         .expect("run the grid bench");
     let text = String::from_utf8_lossy(&run.stdout).into_owned();
     assert!(run.status.success(), "{text}\n{}", String::from_utf8_lossy(&run.stderr));
-    assert!(text.contains("| 5×10 | strata | "), "{text}");
-    assert!(!text.contains("| 5×10 | netdata |"), "--no-netdata: {text}");
-    let latest = std::fs::read_to_string(out.join("latest.md")).expect("latest.md");
-    assert!(latest.contains("| 5×10 | strata | ") && latest.contains("| 5/5 |"), "{latest}");
     let json = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().path())
         .find(|p| p.extension().is_some_and(|x| x == "json"))
         .expect("a JSON result");
     let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    Some((text, out, v))
+}
+
+#[test]
+fn grid_runs_tiny_against_strata() {
+    let Some((text, out, v)) = run_grid("grid-test", &["--duration", "4"]) else { return };
+    assert!(text.contains("| 5×10 | strata | "), "{text}");
+    assert!(!text.contains("| 5×10 | netdata |"), "--no-netdata: {text}");
+    let latest = std::fs::read_to_string(out.join("latest.md")).expect("latest.md");
+    assert!(latest.contains("| 5×10 | strata | ") && latest.contains("| 5/5 |"), "{latest}");
     std::fs::remove_dir_all(&out).unwrap();
     let r = &v["results"][0];
     assert_eq!(r["parent"], "strata");
@@ -65,41 +74,9 @@ fn grid_runs_tiny_against_strata() {
 /// through a TLS handshake, and the TLS/plain ratios are written.
 #[test]
 fn grid_runs_tiny_with_tls() {
-    let Some(strata) = strata_bin() else {
-        eprintln!("SKIPPED: no strata binary beside the grid binary; run `cargo build -p strata` or set STRATA_BIN");
-        return;
-    };
-    let out = std::env::temp_dir().join(format!("strata-grid-tls-test-{}", std::process::id()));
-    let run = Command::new(env!("CARGO_BIN_EXE_grid"))
-        .args([
-            "--grid",
-            "5x10",
-            "--duration",
-            "3",
-            "--settle",
-            "0",
-            "--no-netdata",
-            "--cores",
-            "1",
-            "--quiet",
-            "--tls",
-        ])
-        .arg("--strata")
-        .arg(&strata)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .expect("run the grid bench");
-    let text = String::from_utf8_lossy(&run.stdout).into_owned();
-    assert!(run.status.success(), "{text}\n{}", String::from_utf8_lossy(&run.stderr));
+    let Some((text, out, v)) = run_grid("grid-tls-test", &["--duration", "3", "--tls"]) else { return };
     assert!(text.contains("| 5×10 | strata | ") && text.contains("| 5×10 | strata TLS | "), "{text}");
     assert!(text.contains("TLS / plain"), "{text}");
-    let json = std::fs::read_dir(&out)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|x| x == "json"))
-        .expect("a JSON result");
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
     std::fs::remove_dir_all(&out).unwrap();
     assert_eq!(v["tls"], true);
     let rows = v["results"].as_array().unwrap();

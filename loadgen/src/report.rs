@@ -165,7 +165,8 @@ pub struct Report {
     pub curves: BTreeMap<String, Vec<(f64, f64)>>,
 }
 
-fn si(x: f64) -> String {
+/// A rate or count in SI shorthand: `1.23M`, `45.6k`, `789`.
+pub fn si(x: f64) -> String {
     if x >= 1e6 {
         format!("{:.2}M", x / 1e6)
     } else if x >= 1e3 {

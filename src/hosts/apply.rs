@@ -20,14 +20,13 @@
 use std::mem;
 
 use compact_str::CompactString;
-
+use strata_storage::prefetch::prefetch;
 use thiserror::Error;
 
 use super::names::{chart_display_name, contains, lossy, sanitize_name, split_type_id, truncate_id};
 use super::{collect, store};
 use super::{Algorithm, Chart, ChartType, Host, Label, Variable};
 use crate::stream::command::{ChartLine, Command, DimensionLine, LabelValue, VariableScope};
-use strata_storage::prefetch::prefetch;
 
 /// At most this many host (or chart) labels wait for OVERWRITE (CLABEL_COMMIT).
 pub const MAX_PENDING_LABELS: usize = 4096;
@@ -219,7 +218,6 @@ impl ReceiverSession {
                     prefetch(c.dims.as_ptr());
                     prefetch(c.dims.as_ptr().wrapping_add(1));
                     c.store.prefetch();
-
                     collect::begin(c, microseconds, now_us);
                 }
                 self.current = Some(idx);

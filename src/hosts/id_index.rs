@@ -1,13 +1,22 @@
 //! An index from id bytes to positions in a vector that already holds the ids.
 //!
-//! Owns: [`IdIndex`], a hash table of `u32` positions. The ids themselves stay in the
-//! owner's vector (a chart's `dims`), so an entry costs 4 bytes plus one control byte
-//! instead of a second, heap-allocated copy of the id as a map key — a parent holds one
-//! entry per collected metric. Invariants: every position inserted is below the length
-//! of the vector its `id_of` reads, and ids are unique; the caller passes the same
-//! `id_of` (the same vector) to every call.
+//! Owns: [`IdIndex`], a hash table of `u32` positions, and [`Keyed`], what an indexed item
+//! gives as its id. The ids themselves stay in the owner's vector (a host's `charts`, a
+//! chart's `dims`), so an entry costs 4 bytes plus one control byte instead of a second,
+//! heap-allocated copy of the id as a map key — a parent holds one entry per collected
+//! metric. Ids are kept as UTF-8 (invalid sequences replaced), and a lookup key that is
+//! not UTF-8 is looked up in that form: two such keys that differ only in their invalid
+//! bytes find one item. Invariants: every position inserted is below the length of the
+//! slice, ids are unique, and the caller passes the same slice (the owner's vector) to
+//! every call.
 
 use hashbrown::HashTable;
+
+/// An item of an indexed vector.
+pub trait Keyed {
+    /// The id the item is found by.
+    fn key(&self) -> &[u8];
+}
 
 /// Positions of ids, found by hashing the id bytes.
 #[derive(Default, Clone)]
@@ -27,19 +36,29 @@ impl IdIndex {
         self.hasher.hash_one(id)
     }
 
-    /// The position of `id`, where `id_of(p)` is the id at position `p`.
-    pub fn get<'v>(&self, id: &[u8], id_of: impl Fn(usize) -> &'v [u8]) -> Option<usize> {
-        self.table.find(self.hash(id), |&p| id_of(p as usize) == id).map(|&p| p as usize)
+    /// The position in `items` of the item with id `id`.
+    pub fn get<T: Keyed>(&self, items: &[T], id: &[u8]) -> Option<usize> {
+        self.find(items, id).or_else(|| match std::str::from_utf8(id) {
+            // Stored ids are UTF-8: only a key that is not can name one in its lossy form.
+            Ok(_) => None,
+            Err(_) => self.find(items, String::from_utf8_lossy(id).as_bytes()),
+        })
     }
 
-    /// Records that `id` is at `position` (an id not yet in the index).
-    pub fn insert<'v>(&mut self, id: &[u8], position: usize, id_of: impl Fn(usize) -> &'v [u8]) {
-        let Ok(p) = u32::try_from(position) else {
-            return; // more than 4 G entries cannot exist in one chart
+    fn find<T: Keyed>(&self, items: &[T], id: &[u8]) -> Option<usize> {
+        let key_of = |p: u32| items.get(p as usize).map_or(&[][..], Keyed::key);
+        self.table.find(self.hash(id), |&p| key_of(p) == id).map(|&p| p as usize)
+    }
+
+    /// Indexes `items[position]` by its id (one not yet in the index).
+    pub fn insert<T: Keyed>(&mut self, items: &[T], position: usize) {
+        let (Some(item), Ok(p)) = (items.get(position), u32::try_from(position)) else {
+            return; // not in the slice, or more than 4 G entries (cannot exist in one chart)
         };
-        let hash = self.hash(id);
+        let hash = self.hash(item.key());
         let hasher = &self.hasher;
-        self.table.insert_unique(hash, p, |&q| hasher.hash_one(id_of(q as usize)));
+        let key_of = |q: u32| items.get(q as usize).map_or(&[][..], Keyed::key);
+        self.table.insert_unique(hash, p, |&q| hasher.hash_one(key_of(q)));
     }
 
     /// Number of ids indexed.
@@ -62,21 +81,27 @@ impl IdIndex {
 mod tests {
     use super::*;
 
+    impl Keyed for String {
+        fn key(&self) -> &[u8] {
+            self.as_bytes()
+        }
+    }
+
     #[test]
     fn finds_every_inserted_id_through_growth_and_nothing_else() {
         let ids: Vec<String> = (0..1000).map(|i| format!("dim{i}")).collect();
         let mut idx = IdIndex::default();
-        for (p, id) in ids.iter().enumerate() {
-            idx.insert(id.as_bytes(), p, |q| ids[q].as_bytes());
+        for p in 0..ids.len() {
+            idx.insert(&ids, p);
         }
         assert_eq!(idx.len(), 1000);
         for (p, id) in ids.iter().enumerate() {
-            assert_eq!(idx.get(id.as_bytes(), |q| ids[q].as_bytes()), Some(p));
+            assert_eq!(idx.get(&ids, id.as_bytes()), Some(p));
         }
-        assert_eq!(idx.get(b"dim1000", |q| ids[q].as_bytes()), None);
-        assert_eq!(idx.get(b"", |q| ids[q].as_bytes()), None);
+        assert_eq!(idx.get(&ids, b"dim1000"), None);
+        assert_eq!(idx.get(&ids, b""), None);
         idx.clear();
         assert!(idx.is_empty());
-        assert_eq!(idx.get(b"dim1", |q| ids[q].as_bytes()), None);
+        assert_eq!(idx.get(&ids, b"dim1"), None);
     }
 }

@@ -14,20 +14,19 @@ pub mod files;
 mod id_index;
 mod model;
 pub mod names;
-
 pub mod registry;
 pub mod store;
 
-use compact_str::CompactString;
-pub use id_index::IdIndex;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use compact_str::CompactString;
 use strata_storage::{ChartStore, Engine};
 
 use crate::config::HealthSetting;
 
 pub use apply::{ReceiverSession, SessionError, SessionWarning};
+pub use id_index::{IdIndex, Keyed};
 pub use registry::{Acquired, HostId, HostRegistry, RegistryStats};
 
 /// Storage memory mode of a host (`[global] memory mode`, stream.conf overrides).

@@ -13,7 +13,7 @@ use strata_storage::{ChartStore, StoreError};
 use crate::config::HealthSetting;
 
 use super::names::{sanitize_name, split_type_id};
-use super::{collect, Algorithm, Chart, ChartType, Dimension, Host, HostInfo, IdIndex, MemoryMode};
+use super::{collect, Algorithm, Chart, ChartType, Dimension, Host, HostInfo, IdIndex, Keyed, MemoryMode};
 
 impl Host {
     /// An empty host (no charts, labels, variables or claim id), not connected.
@@ -49,24 +49,14 @@ impl Host {
         };
     }
 
-    /// Index of a chart by its full `type.id` (looked up as UTF-8 with invalid sequences
-    /// replaced, the form the chart keeps its id in).
+    /// Index of a chart by its full `type.id` (see [`IdIndex`] for ids that are not UTF-8).
     pub fn chart_idx(&self, id: &[u8]) -> Option<usize> {
-        let charts = &self.charts;
-        let id_of = |q: usize| charts.get(q).map_or(&[][..], |c| c.id.as_bytes());
-        match std::str::from_utf8(id) {
-            Ok(_) => self.chart_index.get(id, id_of),
-            Err(_) => self.chart_index.get(String::from_utf8_lossy(id).as_bytes(), id_of),
-        }
+        self.chart_index.get(&self.charts, id)
     }
 
     /// Indexes the newest chart (`charts.last()`) by its id.
     pub fn index_last_chart(&mut self) {
-        let charts = &self.charts;
-        if let Some(c) = charts.last() {
-            let id_of = |q: usize| charts.get(q).map_or(&[][..], |c| c.id.as_bytes());
-            self.chart_index.insert(c.id.as_bytes(), charts.len() - 1, id_of);
-        }
+        self.chart_index.insert(&self.charts, self.charts.len().wrapping_sub(1));
     }
 
     /// A chart by its full `type.id`.
@@ -167,21 +157,14 @@ impl Chart {
             last_collected_ut: 0,
         });
         let i = self.dims.len() - 1;
-        let dims = &self.dims;
-        self.dim_index.insert(dims[i].id.as_bytes(), i, |q| dims.get(q).map_or(&[][..], |d| d.id.as_bytes()));
+        self.dim_index.insert(&self.dims, i);
         (i, note)
     }
 
-    /// Index (= storage column) of a dimension by id. Ids are kept as UTF-8 (invalid
-    /// sequences replaced), so an id that is not UTF-8 is looked up in that form: two
-    /// such ids that differ only in their invalid bytes name one dimension.
+    /// Index (= storage column) of a dimension by id (see [`IdIndex`] for ids that are not
+    /// UTF-8).
     pub fn dim_idx(&self, id: &[u8]) -> Option<usize> {
-        let dims = &self.dims;
-        let id_of = |q: usize| dims.get(q).map_or(&[][..], |d| d.id.as_bytes());
-        match std::str::from_utf8(id) {
-            Ok(_) => self.dim_index.get(id, id_of),
-            Err(_) => self.dim_index.get(String::from_utf8_lossy(id).as_bytes(), id_of),
-        }
+        self.dim_index.get(&self.dims, id)
     }
 
     /// A dimension by id.
@@ -192,5 +175,17 @@ impl Chart {
     /// Value of a chart variable.
     pub fn variable(&self, name: &str) -> Option<f64> {
         self.variables.iter().find(|v| v.name == name).map(|v| v.value)
+    }
+}
+
+impl Keyed for Chart {
+    fn key(&self) -> &[u8] {
+        self.id.as_bytes()
+    }
+}
+
+impl Keyed for Dimension {
+    fn key(&self) -> &[u8] {
+        self.id.as_bytes()
     }
 }

@@ -18,7 +18,7 @@ use futures_lite::{AsyncReadExt, AsyncWriteExt};
 
 use crate::config::HealthSetting;
 use crate::hosts::apply::ReceiverSession;
-use crate::hosts::{HostInfo, MemoryMode};
+use crate::hosts::{HostId, HostInfo, MemoryMode};
 use crate::latency::Kind;
 use crate::stream::lines::LineBuffer;
 use crate::stream::request::StreamRequest;
@@ -27,7 +27,7 @@ use crate::stream::version;
 use super::admission::{Admitted, Rejection};
 use super::conn::reject;
 use super::forward;
-use super::ingest::{ingest, LineSource};
+use super::ingest::{ingest, LineSource, TapId};
 use super::state::{ReceiverHandle, Shard};
 use super::transport::Conn;
 use super::{client_ip, summary_of, unix_now, unix_now_us};
@@ -197,83 +197,133 @@ pub async fn run(
 
     // The prompt is out: the read-and-apply loop runs in the shard's ingest queue, so
     // that connections still in their handshake are served first (`queues`).
-    let queues = shard.queues.get();
-    let _ = queues
-        .run_as_ingest(async move {
-            let session = ReceiverSession::new(version, format!("{ip}:{port}"), update_every);
+    let session = ReceiverSession::new(version, format!("{ip}:{port}"), update_every);
+    let receiving = Receiving {
+        source: LineSource::with_buffer("receiver", session, LineBuffer::with_initial(&early), true),
+        log_prefix: format!("STREAM {hostname} [receive from [{ip}]:{port}]"),
+        shard: shard.clone(),
+        stream,
+        host_id,
+        guid,
+        hostname,
+        ip,
+        port,
+        api_key: adm.api_key,
+        uses_engine,
+        last_rx,
+        timed_out,
+        generation,
+        tap,
+    };
+    let _ = shard.queues.get().run_as_ingest(receive(receiving)).await;
+}
 
-            let mut source = LineSource::with_buffer("receiver", session, LineBuffer::with_initial(&early), true);
-            let log_prefix = format!("STREAM {hostname} [receive from [{ip}]:{port}]");
-            let mut claim = None;
-            // When the last socket read completed: its batch's ingest latency ends when `ingest`
-            // returns (the bytes that came with the handshake were not read here: not measured).
-            let mut read_done: Option<Instant> = None;
-            let reason: String = loop {
-                // Apply every complete line in the buffer (no await while the host is borrowed).
-                let applied = ingest(&shard, host_id, &guid, &mut source, &log_prefix);
-                if let Some(t) = read_done.take() {
-                    shard.latency.record(Kind::Ingest, t.elapsed());
-                }
-                if let Err(e) = applied {
-                    break e.to_string();
-                }
-                // Compared in place: the claim id is copied only when it changed.
-                let changed = {
-                    let reg = shard.registry.borrow();
-                    let current = reg.get(host_id).and_then(|h| h.claim_id.as_deref());
-                    (current != claim.as_deref()).then(|| current.map(str::to_owned))
-                };
-                if let Some(claim_now) = changed {
-                    claim = claim_now;
-                    let summary = summary_of(&shard, &guid);
-                    shard.publish(&guid, summary).await;
-                }
-                // Back-pressure: while the engine's dirty blocks exceed the page cache, stop
-                // reading (TCP flow control slows the child down) instead of dropping data.
-                if uses_engine {
-                    super::dbengine::wait_for_room(&shard.engine).await;
-                }
-                match stream.read(source.lines.spare_mut()).await {
-                    Ok(0) if shard.stopping.get() => break "strata is shutting down".into(),
-                    _ if timed_out.get() => {
-                        break format!("socket timeout: nothing received for {} seconds", IDLE_TIMEOUT.as_secs())
-                    }
-                    Ok(0) => break "connection closed by the child".into(),
-                    Ok(n) => {
-                        read_done = Some(Instant::now());
-                        source.lines.advance(n);
-                        last_rx.set(unix_now());
-                    }
-                    Err(_) if shard.stopping.get() => break "strata is shutting down".into(),
-                    Err(e) => break format!("socket error: {e}"),
-                }
-            };
+/// A receiver past its prompt: what its read-and-apply loop and its end need.
+struct Receiving {
+    shard: Rc<Shard>,
+    stream: Conn,
+    source: LineSource,
+    log_prefix: String,
+    host_id: HostId,
+    guid: String,
+    hostname: String,
+    ip: String,
+    port: u16,
+    api_key: String,
+    uses_engine: bool,
+    /// Shared with the receiver's handle: the last bytes' time, and the idle sweep's mark.
+    last_rx: Rc<Cell<i64>>,
+    timed_out: Rc<Cell<bool>>,
+    generation: u64,
+    tap: Option<TapId>,
+}
 
-            if let Some(t) = tap {
-                // Dropping the tap: an unfinished collection is not forwarded; the sender drains.
-                shard.taps.borrow_mut().remove(t);
+/// Reads and applies until the child goes away, the idle sweep ends the stream, or a
+/// FATAL line; then closes the stream, logs and detaches the host.
+async fn receive(r: Receiving) {
+    let Receiving {
+        shard,
+        mut stream,
+        mut source,
+        log_prefix,
+        host_id,
+        guid,
+        hostname,
+        ip,
+        port,
+        api_key,
+        uses_engine,
+        last_rx,
+        timed_out,
+        generation,
+        tap,
+    } = r;
+    let mut claim = None;
+    // When the last socket read completed: its batch's ingest latency ends when `ingest`
+    // returns (the bytes that came with the handshake were not read here: not measured).
+    let mut read_done: Option<Instant> = None;
+    let reason: String = loop {
+        // Apply every complete line in the buffer (no await while the host is borrowed).
+        let applied = ingest(&shard, host_id, &guid, &mut source, &log_prefix);
+        if let Some(t) = read_done.take() {
+            shard.latency.record(Kind::Ingest, t.elapsed());
+        }
+        if let Err(e) = applied {
+            break e.to_string();
+        }
+        // Compared in place: the claim id is copied only when it changed.
+        let changed = {
+            let reg = shard.registry.borrow();
+            let current = reg.get(host_id).and_then(|h| h.claim_id.as_deref());
+            (current != claim.as_deref()).then(|| current.map(str::to_owned))
+        };
+        if let Some(claim_now) = changed {
+            claim = claim_now;
+            let summary = summary_of(&shard, &guid);
+            shard.publish(&guid, summary).await;
+        }
+        // Back-pressure: while the engine's dirty blocks exceed the page cache, stop
+        // reading (TCP flow control slows the child down) instead of dropping data.
+        if uses_engine {
+            super::dbengine::wait_for_room(&shard.engine).await;
+        }
+        match stream.read(source.lines.spare_mut()).await {
+            Ok(0) if shard.stopping.get() => break "strata is shutting down".into(),
+            _ if timed_out.get() => {
+                break format!("socket timeout: nothing received for {} seconds", IDLE_TIMEOUT.as_secs())
             }
-            // A TLS child gets a close_notify; a plain one a FIN.
-            let _ = glommio::timer::timeout(Duration::from_secs(5), async { stream.close().await.map_err(Into::into) })
-                .await;
-            let now = unix_now();
-            crate::error!(
-                "STREAM {hostname} [receive from [{ip}]:{port}]: disconnected (completed {} updates): {reason}",
-                source.session.completed_updates
-            );
-            crate::access!(
-                "STREAM: {} '[{ip}]:{port}' 'DISCONNECTED' host '{hostname}' api key '{}' machine guid '{guid}'",
-                shard.id,
-                adm.api_key
-            );
-            // Only the host's current receiver detaches it (a newer one may have replaced us).
-            let current = shard.receivers.borrow().get(&guid).map(|h| h.generation) == Some(generation);
-            if current {
-                shard.receivers.borrow_mut().remove(&guid);
-                shard.registry.borrow_mut().mark_disconnected(host_id, now);
-                let summary = summary_of(&shard, &guid);
-                shard.publish(&guid, summary).await;
+            Ok(0) => break "connection closed by the child".into(),
+            Ok(n) => {
+                read_done = Some(Instant::now());
+                source.lines.advance(n);
+                last_rx.set(unix_now());
             }
-        })
-        .await;
+            Err(_) if shard.stopping.get() => break "strata is shutting down".into(),
+            Err(e) => break format!("socket error: {e}"),
+        }
+    };
+
+    if let Some(t) = tap {
+        // Dropping the tap: an unfinished collection is not forwarded; the sender drains.
+        shard.taps.borrow_mut().remove(t);
+    }
+    // A TLS child gets a close_notify; a plain one a FIN.
+    let _ = glommio::timer::timeout(Duration::from_secs(5), async { stream.close().await.map_err(Into::into) }).await;
+    let now = unix_now();
+    crate::error!(
+        "STREAM {hostname} [receive from [{ip}]:{port}]: disconnected (completed {} updates): {reason}",
+        source.session.completed_updates
+    );
+    crate::access!(
+        "STREAM: {} '[{ip}]:{port}' 'DISCONNECTED' host '{hostname}' api key '{api_key}' machine guid '{guid}'",
+        shard.id
+    );
+    // Only the host's current receiver detaches it (a newer one may have replaced us).
+    let current = shard.receivers.borrow().get(&guid).map(|h| h.generation) == Some(generation);
+    if current {
+        shard.receivers.borrow_mut().remove(&guid);
+        shard.registry.borrow_mut().mark_disconnected(host_id, now);
+        let summary = summary_of(&shard, &guid);
+        shard.publish(&guid, summary).await;
+    }
 }

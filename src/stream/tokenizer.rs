@@ -25,7 +25,7 @@ impl<'a, const N: usize> Words<'a, N> {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
-    /// Words from a slice (at most [`MAX_WORDS`] are kept); for building commands by hand.
+    /// Words from a slice (at most `N` are kept); for building commands by hand.
     pub fn from_slice(words: &[&'a [u8]]) -> Words<'a, N> {
         let mut w = Words { words: [&[]; N], len: 0 };
         for (slot, word) in w.words.iter_mut().zip(words) {

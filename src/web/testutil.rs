@@ -56,7 +56,7 @@ pub fn chart_rows_in(
         d.last_collected = 100 * (i as i64 + 1);
         d.last_collected_ut = (T0 + rows.len().max(1) as i64 * i64::from(ue) - i64::from(ue)) * 1_000_000 + 250_000;
         ds.push(d);
-        dim_index.insert(did.as_bytes(), i, |q| ds[q].id.as_bytes());
+        dim_index.insert(&ds, i);
     }
     for (i, row) in rows.iter().enumerate() {
         let samples: Vec<Sample> = row

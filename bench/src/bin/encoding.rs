@@ -85,23 +85,6 @@ struct Figures {
     heap_per_col: Option<f64>,
 }
 
-fn stored(s: Sample) -> Sample {
-    match s {
-        Sample::Gap => Sample::Gap,
-        Sample::Value { value, reset } => Sample::Value { value: f64::from(value as f32), reset },
-    }
-}
-
-fn same_bits(a: &Sample, b: &Sample) -> bool {
-    match (a, b) {
-        (Sample::Gap, Sample::Gap) => true,
-        (Sample::Value { value: x, reset: p }, Sample::Value { value: y, reset: q }) => {
-            x.to_bits() == y.to_bits() && p == q
-        }
-        _ => false,
-    }
-}
-
 fn measure(cand: &dyn Candidate, lz4: bool, blocks: &[Block<'_>], len: usize, reps: usize) -> anyhow::Result<Figures> {
     let cells: usize = blocks.iter().map(Block::cells).sum();
     let index: usize = blocks.iter().map(|b| INDEX_FIXED + INDEX_PER_COLUMN * b.columns()).sum();
@@ -135,7 +118,7 @@ fn measure(cand: &dyn Candidate, lz4: bool, blocks: &[Block<'_>], len: usize, re
                     .with_context(|| format!("{} column {col}", cand.name()))?;
                 if rep == 0 {
                     let ok = out.len() == b.rows.len()
-                        && out.iter().zip(b.rows).all(|(got, row)| same_bits(got, &stored(row[col])));
+                        && out.iter().zip(b.rows).all(|(got, row)| got.same_bits(&row[col].as_stored()));
                     if !ok {
                         bail!("{} lost data in column {col}", cand.name());
                     }

@@ -319,13 +319,12 @@ pub fn run(spec: &Spec, load: &Load, loadgen: &LoadgenCmd, work: &Path, echo: bo
                 }
                 if let Some(used) = num(&v, &["total", "page_cache", "used_bytes"]) {
                     f.page_cache_used_mib = Some(used / 1048576.0);
-                    if let (Some(per), true) = (f.rss_per_metric_bytes, used > 0.0) {
-                        let metrics = (load.children * load.metrics_per_child()) as f64;
-                        f.rss_per_metric_without_cache_bytes = Some(per - used / metrics);
+                    if let Some(per) = f.rss_per_metric_bytes.filter(|_| used > 0.0) {
+                        let without = per - used / (load.children * load.metrics_per_child()) as f64;
+                        f.rss_per_metric_without_cache_bytes = Some(without);
                         f.notes.push(format!(
-                            "page cache {:.1} MiB in use; RSS / metric without it {:.1} B",
-                            used / 1048576.0,
-                            per - used / metrics
+                            "page cache {:.1} MiB in use; RSS / metric without it {without:.1} B",
+                            used / 1048576.0
                         ));
                     }
                 }

@@ -4,21 +4,13 @@
 
 use std::fmt::Write as _;
 
+use strata_loadgen::report::si;
+
 use super::point::Figures;
 use super::tls;
 
 fn opt(v: Option<f64>, prec: usize) -> String {
     v.map_or_else(|| "–".to_string(), |x| format!("{x:.prec$}"))
-}
-
-fn si(x: f64) -> String {
-    if x >= 1e6 {
-        format!("{:.2}M", x / 1e6)
-    } else if x >= 1e3 {
-        format!("{:.1}k", x / 1e3)
-    } else {
-        format!("{x:.0}")
-    }
 }
 
 fn disk(f: &Figures) -> String {

@@ -143,24 +143,6 @@ pub struct Verified {
     pub first_mismatch: Option<String>,
 }
 
-/// The sample a write of `s` reads back as (values are stored as `f32`).
-fn stored(s: Sample) -> Sample {
-    match s {
-        Sample::Gap => Sample::Gap,
-        Sample::Value { value, reset } => Sample::Value { value: f64::from(value as f32), reset },
-    }
-}
-
-fn same(a: &Sample, b: &Sample) -> bool {
-    match (a, b) {
-        (Sample::Gap, Sample::Gap) => true,
-        (Sample::Value { value: x, reset: p }, Sample::Value { value: y, reset: q }) => {
-            x.to_bits() == y.to_bits() && p == q
-        }
-        _ => false,
-    }
-}
-
 /// Reads back every chart of the chosen hosts over its whole span (load, then every
 /// column) and compares each slot with what was written.
 pub async fn verify(engine: &Engine, w: &Workload, hosts: &[usize]) -> Verified {
@@ -174,11 +156,11 @@ pub async fn verify(engine: &Engine, w: &Workload, hosts: &[usize]) -> Verified 
         for col in 0..c.series.columns() {
             ch.read(col, from, to, &mut out);
             for k in 0..c.rows() {
-                let want = c.row(k).get(col).copied().map_or(Sample::Gap, stored);
+                let want = c.row(k).get(col).copied().map_or(Sample::Gap, Sample::as_stored);
                 let got = out.get(k).copied().unwrap_or(Sample::Gap);
                 v.cells += 1;
                 v.values += u64::from(matches!(got, Sample::Value { .. }));
-                if !same(&got, &want) {
+                if !got.same_bits(&want) {
                     v.mismatches += 1;
                     v.first_mismatch.get_or_insert_with(|| {
                         format!(

@@ -181,8 +181,8 @@ impl DbChart {
         if o.enc.slots() >= self.block_slots {
             self.seal();
         } else {
-            // The stream grows by doubling: most rows leave the size (and the engine's
-            // total) unchanged, so the engine is only told when it moves.
+            // The stream grows in steps (a quarter at a time): most rows leave its size (and
+            // the engine's total) unchanged, so the engine is only told when it moves.
             let bytes = o.enc.heap_bytes();
             if bytes != self.open_bytes {
                 self.engine.open_bytes_changed(self.open_bytes, bytes);

@@ -12,24 +12,9 @@ fn r(value: f64) -> Sample {
     Sample::Value { value, reset: true }
 }
 
-/// What the precision contract promises for a cell.
-fn stored(s: Sample) -> Sample {
-    match s {
-        Sample::Gap => Sample::Gap,
-        Sample::Value { value, reset } => Sample::Value { value: f64::from(value as f32), reset },
-    }
-}
-
-/// Bitwise comparison (NaN-free inputs, but -0.0 must stay -0.0).
+/// Bitwise comparison of two columns (-0.0 must stay -0.0).
 fn same(a: &[Sample], b: &[Sample]) -> bool {
-    a.len() == b.len()
-        && a.iter().zip(b).all(|(x, y)| match (x, y) {
-            (Sample::Gap, Sample::Gap) => true,
-            (Sample::Value { value: p, reset: q }, Sample::Value { value: s, reset: t }) => {
-                p.to_bits() == s.to_bits() && q == t
-            }
-            _ => false,
-        })
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same_bits(y))
 }
 
 /// Encodes `cols` row by row, checks the open block, the snapshot and the sealed payload
@@ -48,7 +33,7 @@ fn round_trip(cols: &[Vec<Sample>]) -> Vec<u8> {
     assert_eq!(all.len(), cols.len());
     let mut out = Vec::new();
     for (c, col) in cols.iter().enumerate() {
-        let want: Vec<Sample> = col.iter().copied().map(stored).collect();
+        let want: Vec<Sample> = col.iter().copied().map(Sample::as_stored).collect();
         e.decode_column(c, &mut out).unwrap();
         assert!(same(&out, &want), "open column {c}: {out:?} != {want:?}");
         assert!(same(&all[c], &want), "open columns, column {c}");
