@@ -3,7 +3,7 @@
 //! child, mixed value patterns) through the receiver's ingest path, in `memory mode =
 //! none` (the host model alone) and `dbengine` (plus the per-column store and the open
 //! block, at its fullest just before it is sealed). The bounds sit a few percent above
-//! the figures measured when they were set (272 B and 510 B); the whole process, with
+//! the figures measured when they were set (233 B and 445 B); the whole process, with
 //! its per-connection buffers and the allocator's overhead, is measured by the grid in
 //! bench/. A change that grows a dimension's state shows up here as a failure, not as a
 //! slow drift.
@@ -126,7 +126,7 @@ fn a_collected_metric_holds_little_heap() {
         "heap per metric: host model {model_defined:.0} B defined, {model:.0} B collecting; \
          dbengine {db_defined:.0} B defined, {db_full:.0} B with a full open block"
     );
-    assert!(model <= 290.0, "the host model holds {model:.0} B per metric (bound 290)");
-    assert!(db_full <= 540.0, "a dbengine metric holds {db_full:.0} B with a full open block (bound 540)");
+    assert!(model <= 245.0, "the host model holds {model:.0} B per metric (bound 245)");
+    assert!(db_full <= 465.0, "a dbengine metric holds {db_full:.0} B with a full open block (bound 465)");
     assert!(db_full > model, "the store and the open block cost something");
 }

@@ -404,7 +404,7 @@ impl ReceiverSession {
         let divisor = one_if_zero(line.divisor);
         let (di, note) = chart.add_dimension(id, algorithm, multiplier, divisor);
         if let Some(d) = chart.dims.get_mut(di) {
-            d.name = CompactString::from_utf8_lossy(nonempty(line.name).unwrap_or(id));
+            d.set_name(&String::from_utf8_lossy(nonempty(line.name).unwrap_or(id)));
             d.algorithm = algorithm;
             d.multiplier = multiplier;
             d.divisor = divisor;
@@ -431,7 +431,7 @@ impl ReceiverSession {
         };
         let id = truncate_id(dimension);
         let di = match chart.dims.get(self.hint) {
-            Some(d) if d.id.as_bytes() == id => self.hint,
+            Some(d) if d.id().as_bytes() == id => self.hint,
             _ => chart
                 .dim_idx(id)
                 .ok_or_else(|| SessionError::UnknownDimension { dimension: lossy(id), chart: chart.id.to_string() })?,
@@ -640,23 +640,20 @@ mod tests {
         let c = h.chart("system.cpu").unwrap();
         let user = c.dim("user").unwrap();
         assert_eq!(
-            (user.name.as_str(), user.algorithm, user.multiplier, user.divisor),
+            (user.name(), user.algorithm, user.multiplier, user.divisor),
             ("user", Algorithm::PercentageOfIncrementalRow, 1, 1)
         );
         assert!(!user.hidden && !user.obsolete && !user.noreset);
         let system = c.dim("system").unwrap();
         assert_eq!(
-            (system.name.as_str(), system.algorithm, system.multiplier, system.divisor),
+            (system.name(), system.algorithm, system.multiplier, system.divisor),
             ("system", Algorithm::Absolute, 1, 1)
         );
         let nice = c.dim("nice").unwrap();
-        assert_eq!(
-            (nice.name.as_str(), nice.algorithm, nice.multiplier, nice.divisor),
-            ("nice", Algorithm::Absolute, 1, 1)
-        );
+        assert_eq!((nice.name(), nice.algorithm, nice.multiplier, nice.divisor), ("nice", Algorithm::Absolute, 1, 1));
         assert!(nice.hidden && nice.noreset && !nice.obsolete);
         // P6–P11: baseline only.
-        assert_eq!((user.last_collected, system.last_collected, nice.last_collected), (12345, 31, 8));
+        assert_eq!((user.last_collected(), system.last_collected(), nice.last_collected()), (12345, 31, 8));
         assert_eq!((user.state.count, system.state.count, nice.state.count), (1, 1, 1));
         assert_eq!(c.store.last_time(), None);
         assert_eq!(c.clock.last_collected_ut, 1_000_500_000);
@@ -783,7 +780,7 @@ mod tests {
         );
         let d = h.chart("a.b").unwrap().dim("d").unwrap();
         assert_eq!(
-            (d.name.as_str(), d.algorithm, d.multiplier, d.divisor, d.noreset),
+            (d.name(), d.algorithm, d.multiplier, d.divisor, d.noreset),
             ("D", Algorithm::Incremental, -8, 1024, true)
         );
         // Options missing: hidden unchanged, the others cleared.
@@ -936,7 +933,7 @@ mod tests {
         ok(&mut s, &mut h, chart(&[&long]), T0);
         assert_eq!(h.charts[0].id.len(), 200);
         ok(&mut s, &mut h, dim(&[&long[2..]]), T0);
-        assert_eq!(h.charts[0].dims[0].id.len(), 200);
+        assert_eq!(h.charts[0].dims[0].id().len(), 200);
         ok(&mut s, &mut h, begin(&long, 0), T0);
         ok(&mut s, &mut h, set(&long[2..], Some(1)), T0);
         ok(&mut s, &mut h, Command::End, T0);
@@ -949,7 +946,7 @@ mod tests {
         ok(&mut s, &mut h, chart(&[b"a.b", b"x", br#"t \"q\""#]), T0);
         assert_eq!(h.charts[0].title, r#"t \"q\""#);
         ok(&mut s, &mut h, dim(&[b"a=b", b"", b"absolute"]), T0);
-        assert_eq!(h.charts[0].dims[0].name, "a=b");
+        assert_eq!(h.charts[0].dims[0].name(), "a=b");
         ok(&mut s, &mut h, begin(b"a.b", 0), T0);
         ok(&mut s, &mut h, set(b"a=b", Some(5)), T0);
         assert_eq!(h.charts[0].dims[0].state.value, 5);
@@ -992,7 +989,7 @@ mod tests {
         ok(&mut s, &mut h, dim(&[b"d", b"D", b"incremental", b"2", b"3", b"hidden"]), T0);
         let d = h.chart("a.b").unwrap().dim("d").unwrap();
         assert_eq!(
-            (d.name.as_str(), d.algorithm, d.multiplier, d.divisor, d.hidden),
+            (d.name(), d.algorithm, d.multiplier, d.divisor, d.hidden),
             ("D", Algorithm::Incremental, 2, 3, true)
         );
     }

@@ -437,7 +437,6 @@ pub fn end(chart: &mut Chart, now_us: i64) -> EndOutcome {
             } else {
                 s.carry = s.calc;
             }
-            d.last_collected = s.value;
             d.last_collected_ut = lc_now;
         }
         s.calc = 0.0;
@@ -769,7 +768,7 @@ mod tests {
         let o = collect(&mut c, at(1001.5), &[Some(2)]);
         assert_eq!((o.slots, o.values), (1, 1));
         assert_eq!(c.store.points_stored(), 0);
-        assert_eq!(c.dims[0].last_collected, 2);
+        assert_eq!(c.dims[0].last_collected(), 2);
         assert_eq!(c.dims[0].last_collected_ut, at(1001.5));
     }
 

@@ -214,12 +214,14 @@ pub struct Chart {
 }
 
 /// One dimension of a chart.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Dimension {
-    /// Ids and names of up to 24 bytes (nearly all) are stored inline: no allocation,
-    /// and `SET`'s id check reads the dimension's own cache line.
-    pub id: CompactString,
-    pub name: CompactString,
+    /// The id, followed by the display name only when that differs from the id (nearly
+    /// always they are equal): one string, inline when up to 24 bytes (nearly all), so no
+    /// allocation, and `SET`'s id check reads the dimension's own cache line.
+    names: CompactString,
+    /// Bytes of `names` that are the id (a char boundary).
+    id_len: u32,
     pub algorithm: Algorithm,
     pub multiplier: i64,
     pub divisor: i64,
@@ -229,7 +231,57 @@ pub struct Dimension {
     pub noreset: bool,
     /// Per-dimension algorithm state (value, prev, count, carry, …).
     pub state: collect::DimState,
-    /// Last raw collected value and its collection time (µs), for allmetrics "as collected".
-    pub last_collected: i64,
+    /// Collection time (µs) of the last raw collected value ([`Dimension::last_collected`]),
+    /// for allmetrics "as collected".
     pub last_collected_ut: i64,
+}
+
+impl Dimension {
+    /// A dimension `id` (named `id`) with `DIMENSION`'s defaults: `absolute`, multiplier
+    /// and divisor 1, no options, nothing collected.
+    pub fn new(id: &str) -> Dimension {
+        Dimension {
+            names: CompactString::from(id),
+            id_len: u32::try_from(id.len()).unwrap_or(u32::MAX),
+            algorithm: Algorithm::Absolute,
+            multiplier: 1,
+            divisor: 1,
+            hidden: false,
+            obsolete: false,
+            noreset: false,
+            state: collect::DimState::default(),
+            last_collected_ut: 0,
+        }
+    }
+
+    /// The last raw value collected (`SET`) in a completed collection; 0 before the first.
+    /// It is the algorithms' previous value, kept once rather than twice.
+    pub fn last_collected(&self) -> i64 {
+        self.state.prev
+    }
+
+    /// The dimension's id.
+    pub fn id(&self) -> &str {
+        self.names.get(..self.id_len as usize).unwrap_or(&self.names)
+    }
+
+    /// The display name (the id unless `DIMENSION` gave another one).
+    pub fn name(&self) -> &str {
+        match self.names.get(self.id_len as usize..) {
+            Some(name) if !name.is_empty() => name,
+            _ => self.id(),
+        }
+    }
+
+    /// Sets the display name; an empty name means the id, as in Netdata.
+    pub fn set_name(&mut self, name: &str) {
+        if name.is_empty() || name == self.id() {
+            self.names.truncate(self.id_len as usize);
+        } else {
+            let mut names = CompactString::with_capacity(self.id_len as usize + name.len());
+            names.push_str(self.id());
+            names.push_str(name);
+            self.names = names;
+        }
+    }
 }

@@ -141,21 +141,12 @@ impl Chart {
         if let Some(i) = self.dim_idx(id) {
             return (i, None);
         }
-        let name = CompactString::from_utf8_lossy(id);
         let (_, note) = self.store.add_column(id);
-        self.dims.push(Dimension {
-            id: name.clone(),
-            name,
-            algorithm,
-            multiplier: if multiplier == 0 { 1 } else { multiplier },
-            divisor: if divisor == 0 { 1 } else { divisor },
-            hidden: false,
-            obsolete: false,
-            noreset: false,
-            state: collect::DimState::default(),
-            last_collected: 0,
-            last_collected_ut: 0,
-        });
+        let mut d = Dimension::new(&String::from_utf8_lossy(id));
+        d.algorithm = algorithm;
+        d.multiplier = if multiplier == 0 { 1 } else { multiplier };
+        d.divisor = if divisor == 0 { 1 } else { divisor };
+        self.dims.push(d);
         let i = self.dims.len() - 1;
         self.dim_index.insert(&self.dims, i);
         (i, note)
@@ -186,6 +177,39 @@ impl Keyed for Chart {
 
 impl Keyed for Dimension {
     fn key(&self) -> &[u8] {
-        self.id.as_bytes()
+        self.id().as_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dimension_keeps_its_name_only_when_it_differs_from_its_id() {
+        let mut d = Dimension::new("received");
+        assert_eq!((d.id(), d.name()), ("received", "received"));
+        d.set_name("in");
+        assert_eq!((d.id(), d.name(), d.key()), ("received", "in", &b"received"[..]));
+        d.set_name("a name longer than the twenty-four inline bytes");
+        assert_eq!((d.id(), d.name()), ("received", "a name longer than the twenty-four inline bytes"));
+        d.set_name("");
+        assert_eq!((d.id(), d.name()), ("received", "received"), "an empty name is the id, as in Netdata");
+        d.set_name("Ω");
+        d.set_name("received");
+        assert_eq!((d.id(), d.name()), ("received", "received"));
+        let mut u = Dimension::new("ünï");
+        u.set_name("ü");
+        assert_eq!((u.id(), u.name()), ("ünï", "ü"));
+    }
+
+    #[test]
+    fn last_collected_is_the_previous_raw_value() {
+        let mut c = Chart::new("net.eth0", 1, ChartStore::None);
+        let (i, _) = c.add_dimension(b"received", Algorithm::Incremental, 8, 1000);
+        assert_eq!(c.dims[i].last_collected(), 0, "nothing collected yet");
+        c.dims[i].state.prev = 42;
+        assert_eq!(c.dims[i].last_collected(), 42);
+        assert_eq!((c.dims[i].multiplier, c.dims[i].divisor, c.dims[i].algorithm), (8, 1000, Algorithm::Incremental));
     }
 }

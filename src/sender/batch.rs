@@ -101,7 +101,7 @@ fn encode_block(out: &mut Vec<u8>, chart: &Chart, data: &[u8], begin_us: u64) {
         match parsed.command {
             Some(Command::Set { dimension, value: Some(v) }) => {
                 if let Some(d) = chart.dim_idx(truncate_id(dimension)).and_then(|i| chart.dims.get(i)) {
-                    encode::set(out, d.id.as_bytes(), v);
+                    encode::set(out, d.id().as_bytes(), v);
                 }
             }
             Some(Command::Variable { scope, name, value }) if !name.is_empty() => {

@@ -70,8 +70,8 @@ pub fn chart_definition(out: &mut Vec<u8>, chart: &Chart, version: u32) {
         encode::dimension(
             out,
             &DimensionDef {
-                id: d.id.as_str(),
-                name: d.name.as_str(),
+                id: d.id(),
+                name: d.name(),
                 algorithm: d.algorithm.name(),
                 multiplier: d.multiplier,
                 divisor: d.divisor,
@@ -132,8 +132,8 @@ mod tests {
                 .iter()
                 .map(|d| {
                     (
-                        d.id.clone(),
-                        d.name.clone(),
+                        d.id().to_string(),
+                        d.name().to_string(),
                         d.algorithm,
                         d.multiplier,
                         d.divisor,

@@ -140,7 +140,7 @@ pub fn shell(host: &Host) -> String {
         let _ = write!(o, "\n# chart: {} (name: {})\n", c.id, c.name);
         let mut total = 0.0;
         for (col, d) in c.dims.iter().enumerate().filter(|(_, d)| exported(d)) {
-            let dim = shell_name(&d.name);
+            let dim = shell_name(d.name());
             let mut n = last_stored(c, col);
             if !n.is_finite() {
                 let _ = writeln!(o, "NETDATA_{chart}_{dim}=\"\"      # {}", c.units);
@@ -178,9 +178,9 @@ pub fn json(host: &Host) -> String {
         let _ = write!(o, ",\n\t\t\"last_updated\": {},\n\t\t\"dimensions\": {{", c.store.last_time().unwrap_or(0));
         for (k, (col, d)) in c.dims.iter().enumerate().filter(|(_, d)| exported(d)).enumerate() {
             o.push_str(if k == 0 { "\n\t\t\t" } else { ",\n\t\t\t" });
-            push_str(&mut o, &d.id);
+            push_str(&mut o, d.id());
             o.push_str(": {\n\t\t\t\t\"name\": ");
-            push_str(&mut o, &d.name);
+            push_str(&mut o, d.name());
             let _ = write!(o, ",\n\t\t\t\t\"value\": {}\n\t\t\t}}", fixed7(last_stored(c, col)));
         }
         o.push_str("\n\t\t}\n\t}");
@@ -367,7 +367,7 @@ fn chart_series(
         );
     }
     for (col, d) in c.dims.iter().enumerate().filter(|(_, d)| exported(d)) {
-        let dim_shown = if opts.names { &d.name } else { &d.id };
+        let dim_shown = if opts.names { d.name() } else { d.id() };
         if as_collected {
             if d.last_collected_ut / 1_000_000 < after {
                 continue;
@@ -375,9 +375,9 @@ fn chart_series(
             let counter = matches!(d.algorithm, Algorithm::Incremental | Algorithm::PercentageOfIncrementalRow);
             let (t, h, suffix) = if counter { ("counter", "delta gives", "_total") } else { ("gauge", "gives", "") };
             let value = if c.module.as_deref() == Some("prometheus") && d.divisor != 0 {
-                d.last_collected.saturating_mul(d.multiplier) / d.divisor
+                d.last_collected().saturating_mul(d.multiplier) / d.divisor
             } else {
-                d.last_collected
+                d.last_collected()
             };
             let ms = d.last_collected_ut / 1000;
             let (metric, labels) = if homogeneous {

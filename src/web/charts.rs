@@ -66,9 +66,9 @@ fn push_chart(out: &mut String, c: &Chart, indent: &str) -> usize {
     for d in c.dims.iter().filter(|d| !d.hidden && !d.obsolete) {
         out.push_str(if n == 0 { "\n" } else { ",\n" });
         let _ = write!(out, "{i}  ");
-        push_str(out, &d.id);
+        push_str(out, d.id());
         out.push_str(": { \"name\": ");
-        push_str(out, &d.name);
+        push_str(out, d.name());
         out.push_str(" }");
         n += 1;
     }

@@ -11,19 +11,9 @@ use crate::hosts::{Algorithm, Chart, ChartType, Dimension, Host, HostInfo, Label
 pub const T0: i64 = 1_612_343_000;
 
 pub fn dim(id: &str, name: &str) -> Dimension {
-    Dimension {
-        id: id.into(),
-        name: name.into(),
-        algorithm: Algorithm::Absolute,
-        multiplier: 1,
-        divisor: 1,
-        hidden: false,
-        obsolete: false,
-        noreset: false,
-        state: Default::default(),
-        last_collected: 0,
-        last_collected_ut: 0,
-    }
+    let mut d = Dimension::new(id);
+    d.set_name(name);
+    d
 }
 
 /// A chart `id` (name = id) whose slot `i` is at `T0 + i*ue` and holds `rows[i]`
@@ -53,7 +43,7 @@ pub fn chart_rows_in(
     for (i, (did, name)) in dims.iter().enumerate() {
         store.add_column(did.as_bytes());
         let mut d = dim(did, name);
-        d.last_collected = 100 * (i as i64 + 1);
+        d.state.prev = 100 * (i as i64 + 1);
         d.last_collected_ut = (T0 + rows.len().max(1) as i64 * i64::from(ue) - i64::from(ue)) * 1_000_000 + 250_000;
         ds.push(d);
         dim_index.insert(&ds, i);

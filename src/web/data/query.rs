@@ -138,8 +138,8 @@ pub fn query(chart: &Chart, req: &QueryRequest) -> QueryResult {
         .enumerate()
         .map(|(i, d)| QueryDim {
             column: i,
-            id: d.id.to_string(),
-            name: d.name.to_string(),
+            id: d.id().to_string(),
+            name: d.name().to_string(),
             hidden: d.hidden || d.obsolete,
             selected: false,
             nonzero: false,

@@ -2,7 +2,8 @@
 //! merge it with the chart's sealed blocks in the shard's engine.
 //!
 //! Owns: the chart's open block (a streaming [`BlockEncoder`], so it costs its encoded
-//! size), its column ids (dimension ids, in column order) and the newest row. Invariants:
+//! size), its column ids (dimension ids, in column order) and each column's newest value
+//! (8 bytes a column). Invariants:
 //! the open block's columns are exactly `dims` (adding a column, or changing
 //! `update_every`, seals it first); an open block is sealed when it holds `block_slots`
 //! rows, when a gap longer than [`MAX_INLINE_GAP`] slots arrives, or when the chart is
@@ -10,7 +11,9 @@
 //! reads match columns by dimension id, so blocks written before a dimension existed read
 //! as gaps for it; gaps stay gaps.
 
+use std::cell::RefCell;
 use std::fmt;
+use std::rc::Rc;
 
 use compact_str::CompactString;
 
@@ -23,6 +26,45 @@ use super::index::SeriesId;
 use crate::ram::AppendError;
 use crate::Sample;
 
+/// The newest value of a column: its time as seconds after the chart's first appended
+/// slot plus one (`0`: none yet), the reset flag in the top bit, and the value as stored
+/// (`f32`, the precision of every block).
+#[derive(Clone, Copy, Default)]
+struct LastValue {
+    at: u32,
+    value: f32,
+}
+
+impl LastValue {
+    const RESET: u32 = 1 << 31;
+
+    /// The value at `secs` seconds after the epoch; none when that does not fit (a chart
+    /// collected for more than 68 years).
+    fn new(secs: i64, value: f64, reset: bool) -> LastValue {
+        match u32::try_from(secs + 1) {
+            Ok(at) if at < Self::RESET => {
+                LastValue { at: at | if reset { Self::RESET } else { 0 }, value: value as f32 }
+            }
+            _ => LastValue::default(),
+        }
+    }
+
+    /// Seconds after the epoch, if there is a value.
+    fn secs(self) -> Option<i64> {
+        let at = self.at & !Self::RESET;
+        (at != 0).then(|| i64::from(at) - 1)
+    }
+
+    fn sample(self) -> Sample {
+        Sample::Value { value: f64::from(self.value), reset: self.at & Self::RESET != 0 }
+    }
+}
+
+thread_local! {
+    /// The row being appended, gaps made explicit (reused: no allocation per append).
+    static ROW: RefCell<Vec<Sample>> = const { RefCell::new(Vec::new()) };
+}
+
 struct OpenBlock {
     enc: BlockEncoder,
     start: i64,
@@ -34,18 +76,19 @@ pub struct DbChart {
     engine: Engine,
     series: SeriesId,
     block_slots: u32,
-    /// Column ids, inline when short (no allocation per column).
-    dims: Vec<CompactString>,
+    /// Column ids, inline when short (no allocation per column); once a block is sealed
+    /// with them, the same allocation as the engine index's column set.
+    dims: Rc<[CompactString]>,
     update_every: u32,
     open: Option<OpenBlock>,
     /// Newest slot stored (open block or sealed, including blocks found on disk).
     last_time: Option<i64>,
-    /// The newest appended row (gaps for non-finite values), one sample per column, and
-    /// its time (`None` until the first append).
-    last_row: Vec<Sample>,
+    /// Time of the newest appended row (`None` until the first append).
     row_time: Option<i64>,
-    /// Newest value of each column and its time.
-    last_values: Vec<Option<(i64, f64)>>,
+    /// Time of the first appended row, the origin of [`LastValue`] times.
+    epoch: i64,
+    /// Newest value of each column.
+    last: Vec<LastValue>,
     points: u64,
     open_bytes: usize,
 }
@@ -71,13 +114,13 @@ impl DbChart {
             engine: engine.clone(),
             series,
             block_slots: engine.config().block_slots,
-            dims: Vec::new(),
+            dims: Rc::from([]),
             update_every: update_every.max(1),
             open: None,
             last_time: engine.last_time(series),
-            last_row: Vec::new(),
             row_time: None,
-            last_values: Vec::new(),
+            epoch: 0,
+            last: Vec::new(),
             points: 0,
             open_bytes: 0,
         }
@@ -103,17 +146,17 @@ impl DbChart {
     /// Adds a column for dimension `id` (sealing the open block); returns its index.
     pub fn add_column(&mut self, id: &str) -> usize {
         self.seal();
-        self.dims.push(CompactString::from(id));
-        self.last_row.push(Sample::Gap);
-        self.last_values.push(None);
+        let mut dims = self.dims.to_vec();
+        dims.push(CompactString::from(id));
+        self.dims = dims.into();
+        self.last.push(LastValue::default());
         self.dims.len() - 1
     }
 
     /// Asks the CPU for what the next append touches: the per-column state and the open
     /// block's column states and stream tail.
     pub fn prefetch(&self) {
-        prefetch_slice(&self.last_row);
-        prefetch_slice(&self.last_values);
+        prefetch_slice(&self.last);
         if let Some(o) = &self.open {
             o.enc.prefetch();
         }
@@ -121,9 +164,7 @@ impl DbChart {
 
     /// Releases the spare capacity of the per-column vectors.
     pub fn shrink_to_fit(&mut self) {
-        self.dims.shrink_to_fit();
-        self.last_row.shrink_to_fit();
-        self.last_values.shrink_to_fit();
+        self.last.shrink_to_fit();
     }
 
     /// Changes the slot interval; the open block is sealed, older data is kept.
@@ -158,22 +199,27 @@ impl DbChart {
                 }
             }
         }
-        self.last_row.clear();
-        let mut n = 0u64;
-        for i in 0..self.dims.len() {
-            let s = match values.get(i).copied() {
-                Some(Sample::Value { value, reset }) if value.is_finite() => {
-                    n += 1;
-                    self.last_values[i] = Some((t, value));
-                    Sample::Value { value, reset }
-                }
-                _ => Sample::Gap,
-            };
-            self.last_row.push(s);
+        if self.row_time.is_none() {
+            self.epoch = t;
         }
         let o =
             self.open.get_or_insert_with(|| OpenBlock { enc: BlockEncoder::new(self.dims.len()), start: t, values: 0 });
-        o.enc.push(&self.last_row);
+        let mut n = 0u64;
+        ROW.with_borrow_mut(|row| {
+            row.clear();
+            for (i, last) in self.last.iter_mut().enumerate() {
+                let s = match values.get(i).copied() {
+                    Some(Sample::Value { value, reset }) if value.is_finite() => {
+                        n += 1;
+                        *last = LastValue::new(t - self.epoch, value, reset);
+                        Sample::Value { value, reset }
+                    }
+                    _ => Sample::Gap,
+                };
+                row.push(s);
+            }
+            o.enc.push(row);
+        });
         o.values += n;
         self.points += n;
         self.last_time = Some(t);
@@ -203,7 +249,7 @@ impl DbChart {
         }
         let payload = o.enc.finish();
         let b = SealedBlock { start: o.start, update_every: self.update_every, slots, values: o.values, payload };
-        self.engine.seal(self.series, &self.dims, b);
+        self.dims = self.engine.seal(self.series, &self.dims, b);
     }
 
     /// Oldest slot: of the oldest sealed block, else of the open block.
@@ -252,16 +298,21 @@ impl DbChart {
     /// The value of column `col` at slot `t`.
     pub fn get(&self, col: usize, t: i64) -> Sample {
         if Some(t) == self.row_time {
-            return self.last_row.get(col).copied().unwrap_or(Sample::Gap);
+            return match self.last.get(col) {
+                Some(&last) if last.secs() == Some(t - self.epoch) => last.sample(),
+                _ => Sample::Gap,
+            };
         }
         let mut out = Vec::with_capacity(1);
         self.read(col, t, t, &mut out);
         out.first().copied().unwrap_or(Sample::Gap)
     }
 
-    /// Newest value of a column appended since start, with its time.
+    /// Newest value of a column appended since start (as stored, like every read), with
+    /// its time.
     pub fn last_value(&self, col: usize) -> Option<(i64, f64)> {
-        self.last_values.get(col).copied().flatten()
+        let last = *self.last.get(col)?;
+        Some((self.epoch + last.secs()?, f64::from(last.value)))
     }
 
     /// Values (not gaps) appended since start.

@@ -372,10 +372,12 @@ impl Engine {
 
     /// Takes a sealed block of `series` with columns `dims`: indexed, cached dirty,
     /// queued for the flusher.
-    pub(crate) fn seal(&self, series: SeriesId, dims: &[CompactString], b: SealedBlock) {
+    /// Returns the index's column set equal to `dims` (the same allocation when `dims` is
+    /// already interned), for the chart to keep instead of its own copy.
+    pub(crate) fn seal(&self, series: SeriesId, dims: &Rc<[CompactString]>, b: SealedBlock) -> Rc<[CompactString]> {
         let SealedBlock { start, update_every: ue, slots, values, payload } = b;
         let mut core = self.0.core.borrow_mut();
-        let d = core.index.intern_dims(series, dims);
+        let (d, shared) = core.index.intern_dim_set(series, dims);
         let id = core.new_id();
         core.index.insert(series, IndexedBlock { id, start, update_every: ue, slots, dims: d, disk: None });
         core.c.blocks_sealed += 1;
@@ -387,6 +389,7 @@ impl Engine {
         }
         drop(core);
         self.0.work.notify(usize::MAX);
+        shared
     }
 
     /// Adjusts the bytes held by open blocks.

@@ -113,6 +113,18 @@ impl Index {
         (s.dim_sets.len() - 1) as u32
     }
 
+    /// The interned index of the column set `dims` of `series`, and the interned set itself:
+    /// `dims` (kept, not copied) when the series has no equal set yet.
+    pub fn intern_dim_set(&mut self, series: SeriesId, dims: &Rc<[CompactString]>) -> (u32, Rc<[CompactString]>) {
+        let Some(s) = self.series.get_mut(series.0 as usize) else { return (0, dims.clone()) };
+        let found = s.dim_sets.iter().rposition(|d| Rc::ptr_eq(d, dims) || d[..] == dims[..]);
+        let i = found.unwrap_or_else(|| {
+            s.dim_sets.push(dims.clone());
+            s.dim_sets.len() - 1
+        });
+        (i as u32, s.dim_sets[i].clone())
+    }
+
     /// Adds a block, keeping the series sorted by start.
     pub fn insert(&mut self, series: SeriesId, block: IndexedBlock) {
         let Some(s) = self.series.get_mut(series.0 as usize) else { return };
@@ -241,6 +253,22 @@ mod tests {
         assert_eq!(m.dims, vec!["x".to_string(), "y".to_string()]);
         assert_eq!((m.start, m.slots, m.end()), (10, 3, 12));
         assert_eq!(m.series, key("a"));
+    }
+
+    #[test]
+    fn a_chart_s_column_set_is_shared_with_the_index() {
+        let mut ix = Index::default();
+        let a = ix.series_id(key("a"));
+        let cols: Rc<[CompactString]> = Rc::from(vec![CompactString::from("x"), CompactString::from("y")]);
+        let (d, shared) = ix.intern_dim_set(a, &cols);
+        assert!(Rc::ptr_eq(&shared, &cols), "a new set is kept, not copied");
+        let copy: Rc<[CompactString]> = Rc::from(cols.to_vec());
+        let (d2, shared2) = ix.intern_dim_set(a, &copy);
+        assert_eq!(d2, d);
+        assert!(Rc::ptr_eq(&shared2, &cols), "an equal set resolves to the interned one");
+        assert_eq!(ix.intern_dims(a, &["x", "y"]), d);
+        let (d3, _) = ix.intern_dim_set(a, &Rc::from(vec![CompactString::from("x")]));
+        assert_ne!(d3, d);
     }
 
     #[test]
