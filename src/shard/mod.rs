@@ -285,14 +285,16 @@ async fn shard_main(
     shard.on_shutdown(shutdown::storage_hook());
     shard.on_shutdown(dbengine::shutdown_hook());
     if let Some(mut r) = receivers {
+        // The message loops run in the handshake queue: a stream handed over by another
+        // shard is half of all handshakes with two shards, and must not wait behind this
+        // shard's ingest (API work they receive is moved to the ingest queue).
         for (_, rx) in r.streams() {
-            let shard = shard.clone();
-            glommio::spawn_local(async move {
+            let s = shard.clone();
+            let _ = shard.queues.get().spawn_handshake(async move {
                 while let Some(msg) = rx.recv().await {
-                    handle_message(&shard, msg).await;
+                    handle_message(&s, msg).await;
                 }
-            })
-            .detach();
+            });
         }
     }
     if shard.owner(&local_guid) == id {
@@ -366,18 +368,21 @@ async fn handle_message(shard: &Rc<Shard>, msg: Msg) {
                 shard.queues.get().spawn_handshake(receiver::run(shard.clone(), conn, peer, *request, admitted, early));
         }
         Msg::Api { id, from, request, machine_guid } => {
-            // Serving may wait for disk reads: never hold up the message loop.
+            // Serving may wait for disk reads and is ingest-class work: never hold up the
+            // message loop, nor run ahead of ingest.
             let shard = shard.clone();
-            glommio::spawn_local(async move {
+            shard.queues.get().spawn_ingest(async move {
                 let response = conn::serve_local(&shard, &request, &machine_guid).await;
                 shard.send(from, Msg::ApiReply { id, response: Box::new(response) }).await;
-            })
-            .detach();
+            });
         }
         Msg::ApiReply { id, response } => shard.deliver(id, Reply::Api(response)),
         Msg::PrometheusPart { id, from, request } => {
-            let parts = conn::prometheus_part(shard, &request);
-            shard.send(from, Msg::PartsReply { id, parts }).await;
+            let shard = shard.clone();
+            shard.queues.get().spawn_ingest(async move {
+                let parts = conn::prometheus_part(&shard, &request);
+                shard.send(from, Msg::PartsReply { id, parts }).await;
+            });
         }
         Msg::PartsReply { id, parts } => shard.deliver(id, Reply::Parts(parts)),
         Msg::Directory { machine_guid, summary } => shard.directory.borrow_mut().upsert(machine_guid, summary),

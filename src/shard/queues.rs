@@ -2,7 +2,7 @@
 //!
 //! Owns: [`Queues`], the two glommio task queues of a shard. Every accepted connection
 //! (accepted by a loop that runs there too, and every stream handed over from another
-//! shard) starts in the `handshake` queue,
+//! shard, whose message loop runs there as well) starts in the `handshake` queue,
 //! which glommio runs at least every [`HANDSHAKE_LATENCY`] and favours over ingest while
 //! it has work; once a receiver has written its prompt, its read-and-apply loop moves to
 //! the `ingest` queue (the executor's default one, with the API, flusher and timers).
@@ -51,6 +51,20 @@ impl Queues {
                 }
             },
             None => Some(glommio::spawn_local(fut).detach()),
+        }
+    }
+
+    /// Spawns (detached) ingest-class work (serving an API request another shard sent).
+    pub fn spawn_ingest(&self, fut: impl Future<Output = ()> + 'static) {
+        match self.ingest {
+            Some(q) => {
+                if let Err(e) = glommio::spawn_local_into(fut, q).map(|t| t.detach()) {
+                    crate::error!("cannot start a task in the ingest queue: {e}");
+                }
+            }
+            None => {
+                glommio::spawn_local(fut).detach();
+            }
         }
     }
 
