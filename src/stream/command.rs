@@ -10,7 +10,7 @@
 //! has a non-empty type and id around its first `.`.
 
 use crate::stream::request::is_guid;
-use crate::stream::tokenizer::{keyword, tokenize, tokenize_first, Words};
+use crate::stream::tokenizer::{is_separator, keyword, tokenize, tokenize_first, Words};
 
 /// Chart ids and dimension ids longer than this are truncated, consistently at definition
 /// and at lookup (REC-8).
@@ -244,7 +244,10 @@ pub fn parse_line(line: &[u8], version: u32) -> Result<Parsed<'_>, ProtocolError
     let kw = keyword(line);
     match kw {
         b"" => Ok(Parsed::NOTHING),
-        b"SET" => parse_set(&tokenize_first::<3>(line)),
+        b"SET" => match set_as_netdata_writes_it(line) {
+            Some(parsed) => Ok(parsed),
+            None => parse_set(&tokenize_first::<3>(line)),
+        },
         b"BEGIN" => parse_begin(&tokenize_first::<3>(line)),
         b"END" => Ok(Parsed::command(Command::End)),
         b"CHART" => parse_chart(&tokenize(line)),
@@ -265,6 +268,26 @@ pub fn parse_line(line: &[u8], version: u32) -> Result<Parsed<'_>, ProtocolError
         b"DISABLE" => Err(ProtocolError::Disable),
         _ => Err(ProtocolError::UnknownKeyword { keyword: show(kw), version }),
     }
+}
+
+/// `SET "id" = value` exactly as a Netdata child (and the loadgen) writes it: a quoted id
+/// without backslashes, one ` = `, and a plain value up to the end of the line. This is
+/// most of the lines a parent parses, so they skip the general tokenizer; any other shape
+/// (unquoted, escaped, extra words or spaces, a NUL) returns `None` and goes through
+/// [`tokenize_first`], which gives the same result for these lines (property-tested).
+#[inline]
+fn set_as_netdata_writes_it(line: &[u8]) -> Option<Parsed<'_>> {
+    let rest = line.strip_prefix(b"SET \"")?;
+    let close = memchr::memchr3(b'"', b'\\', 0, rest)?;
+    let (id, after) = rest.split_at(close);
+    let value = after.strip_prefix(b"\" = ")?;
+    if id.is_empty()
+        || value.is_empty()
+        || value.iter().any(|&b| is_separator(b) || b == b'"' || b == b'\'' || b == b'\\' || b == 0)
+    {
+        return None;
+    }
+    Some(Parsed::command(Command::Set { dimension: truncate_id(id), value: Some(parse_i64_base0(value).0) }))
 }
 
 fn parse_set<'a>(w: &Words<'a, 3>) -> Result<Parsed<'a>, ProtocolError> {
@@ -1106,6 +1129,34 @@ mod tests {
         ]
     }
 
+    #[test]
+    fn set_lines_as_netdata_writes_them_skip_the_tokenizer() {
+        for (line, id, value) in [
+            (&b"SET \"user\" = 12345"[..], &b"user"[..], 12345),
+            (b"SET \"a b=c'd\" = -7", b"a b=c'd", -7),
+            (b"SET \"x\" = 0x10", b"x", 16),
+        ] {
+            match set_as_netdata_writes_it(line).map(|p| p.command) {
+                Some(Some(Command::Set { dimension, value: v })) => assert_eq!((dimension, v), (id, Some(value))),
+                other => panic!("{:?}: {other:?}", String::from_utf8_lossy(line)),
+            }
+        }
+        for line in [
+            &b"SET user = 1"[..],
+            b"SET \"user\" =",
+            b"SET \"user\" = 1 2",
+            b"SET \"us\\\"er\" = 1",
+            b"SET \"user\" = 1\r",
+            b"SET \"user\"  = 1",
+            b" SET \"user\" = 1",
+            b"SET \"\" = 1",
+            b"SET \"us\0er\" = 1",
+        ] {
+            assert!(set_as_netdata_writes_it(line).is_none(), "{:?}", String::from_utf8_lossy(line));
+            assert!(parse_line(line, 4).is_ok() || line == b"SET \"\" = 1", "{:?}", String::from_utf8_lossy(line));
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(400))]
 
@@ -1118,6 +1169,20 @@ mod tests {
                         let _ = value.joined();
                     }
                 }
+            }
+        }
+
+        #[test]
+        fn the_set_fast_path_parses_like_the_tokenizer(
+            line in prop_oneof![
+                "SET \"[a-z_0-9 ='\\\\\\x00\"]{0,12}\" = -?(0x)?[0-9a-f]{0,22}",
+                "SET \"[a-z_0-9 =\"]{0,8}\"[ =\t\r]{0,4}[-0-9a-z\"' =\\\\\\x00\r]{0,12}",
+                "SET [\" a-z0-9=]{0,14}",
+            ],
+        ) {
+            let general = parse_set(&tokenize_first::<3>(line.as_bytes()));
+            if let Some(fast) = set_as_netdata_writes_it(line.as_bytes()) {
+                prop_assert_eq!(format!("{:?}", Ok::<_, ProtocolError>(fast)), format!("{general:?}"), "line {:?}", line);
             }
         }
 
