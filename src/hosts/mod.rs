@@ -214,7 +214,7 @@ pub struct Chart {
 }
 
 /// One dimension of a chart.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Dimension {
     /// The id, followed by the display name only when that differs from the id (nearly
     /// always they are equal): one string, inline when up to 24 bytes (nearly all), so no

@@ -203,13 +203,15 @@ mod tests {
         assert_eq!((u.id(), u.name()), ("ünï", "ü"));
     }
 
+    /// (What a collection leaves in `last_collected()` is tested in `collect`.)
     #[test]
-    fn last_collected_is_the_previous_raw_value() {
+    fn a_new_dimension_takes_its_definition_and_has_collected_nothing() {
         let mut c = Chart::new("net.eth0", 1, ChartStore::None);
         let (i, _) = c.add_dimension(b"received", Algorithm::Incremental, 8, 1000);
         assert_eq!(c.dims[i].last_collected(), 0, "nothing collected yet");
-        c.dims[i].state.prev = 42;
-        assert_eq!(c.dims[i].last_collected(), 42);
         assert_eq!((c.dims[i].multiplier, c.dims[i].divisor, c.dims[i].algorithm), (8, 1000, Algorithm::Incremental));
+        let (j, _) = c.add_dimension(b"sent", Algorithm::Incremental, 0, 0);
+        assert_eq!((c.dims[j].multiplier, c.dims[j].divisor), (1, 1), "0 means 1, as in Netdata");
+        assert_eq!(c.add_dimension(b"received", Algorithm::Absolute, 1, 1).0, i, "an existing id is not added again");
     }
 }

@@ -10,7 +10,7 @@
 //! has a non-empty type and id around its first `.`.
 
 use crate::stream::request::is_guid;
-use crate::stream::tokenizer::{is_separator, keyword, tokenize, tokenize_first, Words};
+use crate::stream::tokenizer::{is_quote, is_separator, keyword, tokenize, tokenize_first, Words};
 
 /// Chart ids and dimension ids longer than this are truncated, consistently at definition
 /// and at lookup (REC-8).
@@ -283,17 +283,21 @@ fn set_as_netdata_writes_it(line: &[u8]) -> Option<Parsed<'_>> {
     let value = after.strip_prefix(b"\" = ")?;
     if id.is_empty()
         || value.is_empty()
-        || value.iter().any(|&b| is_separator(b) || b == b'"' || b == b'\'' || b == b'\\' || b == 0)
+        || value.iter().any(|&b| is_separator(b) || is_quote(b) || b == b'\\' || b == 0)
     {
         return None;
     }
-    Some(Parsed::command(Command::Set { dimension: truncate_id(id), value: Some(parse_i64_base0(value).0) }))
+    Some(set_command(id, Some(value)))
 }
 
 fn parse_set<'a>(w: &Words<'a, 3>) -> Result<Parsed<'a>, ProtocolError> {
     let id = non_empty(w.get(1)).ok_or(ProtocolError::SetWithoutId)?;
-    let value = non_empty(w.get(2)).map(|v| parse_i64_base0(v).0);
-    Ok(Parsed::command(Command::Set { dimension: truncate_id(id), value }))
+    Ok(set_command(id, non_empty(w.get(2))))
+}
+
+/// `SET` of dimension `id` (non-empty) with the value word, if any.
+fn set_command<'a>(id: &'a [u8], value: Option<&[u8]>) -> Parsed<'a> {
+    Parsed::command(Command::Set { dimension: truncate_id(id), value: value.map(|v| parse_i64_base0(v).0) })
 }
 
 fn parse_begin<'a>(w: &Words<'a, 3>) -> Result<Parsed<'a>, ProtocolError> {

@@ -69,7 +69,7 @@ pub fn is_separator(b: u8) -> bool {
 }
 
 #[inline]
-fn is_quote(b: u8) -> bool {
+pub fn is_quote(b: u8) -> bool {
     b == b'"' || b == b'\''
 }
 

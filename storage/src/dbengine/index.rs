@@ -68,6 +68,11 @@ impl Series {
     }
 }
 
+/// Whether an interned column set holds exactly the ids `dims`, in order.
+fn same_ids<S: AsRef<str>>(set: &[CompactString], dims: &[S]) -> bool {
+    set.len() == dims.len() && set.iter().zip(dims).all(|(a, b)| a == b.as_ref())
+}
+
 /// Every series of one shard.
 #[derive(Debug, Default)]
 pub struct Index {
@@ -104,20 +109,17 @@ impl Index {
 
     /// The interned index of a column set of `series`.
     pub fn intern_dims<S: AsRef<str>>(&mut self, series: SeriesId, dims: &[S]) -> u32 {
-        let Some(s) = self.series.get_mut(series.0 as usize) else { return 0 };
-        let same = |d: &Rc<[CompactString]>| d.len() == dims.len() && d.iter().zip(dims).all(|(a, b)| a == b.as_ref());
-        if let Some(i) = s.dim_sets.iter().rposition(same) {
-            return i as u32;
+        match self.series.get(series.0 as usize).and_then(|s| s.dim_sets.iter().rposition(|d| same_ids(d, dims))) {
+            Some(i) => i as u32,
+            None => self.intern_dim_set(series, &dims.iter().map(|d| CompactString::from(d.as_ref())).collect()).0,
         }
-        s.dim_sets.push(dims.iter().map(|d| CompactString::from(d.as_ref())).collect());
-        (s.dim_sets.len() - 1) as u32
     }
 
     /// The interned index of the column set `dims` of `series`, and the interned set itself:
     /// `dims` (kept, not copied) when the series has no equal set yet.
     pub fn intern_dim_set(&mut self, series: SeriesId, dims: &Rc<[CompactString]>) -> (u32, Rc<[CompactString]>) {
         let Some(s) = self.series.get_mut(series.0 as usize) else { return (0, dims.clone()) };
-        let found = s.dim_sets.iter().rposition(|d| Rc::ptr_eq(d, dims) || d[..] == dims[..]);
+        let found = s.dim_sets.iter().rposition(|d| Rc::ptr_eq(d, dims) || same_ids(d, dims));
         let i = found.unwrap_or_else(|| {
             s.dim_sets.push(dims.clone());
             s.dim_sets.len() - 1
